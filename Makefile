@@ -1,0 +1,36 @@
+# Two commands for a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+# A local copy of the public datasets, laid out as ../shared/datasets (used only when present).
+MIRROR ?= $(abspath ../shared/datasets)
+
+.PHONY: venv demo test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	# torch first, pinned: on these machines 2.13.0 is a CPU build lying on disk (pyproject keeps an honest range).
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e ".[dev]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	$(VENV)/bin/tsrnn benchmark --out tsrnn-report
+
+test: venv
+	$(VENV)/bin/ruff check tsrnn tests benchmarks
+	if [ -d "$(MIRROR)" ]; then export TSRNN_DATA_MIRROR="$(MIRROR)"; fi; \
+	$(PY) -m pytest -n 2 --dist loadfile -q tests
+
+lint: venv
+	$(VENV)/bin/ruff check tsrnn tests benchmarks
+
+bench: venv
+	$(PY) benchmarks/backtest_overhead.py
+
+clean:
+	rm -rf $(VENV) tsrnn-report .pytest_cache

@@ -1,0 +1,59 @@
+"""Shared test settings: warnings from tsrnn are errors, the seed is printed and can be set from the environment
+(TSRNN_TEST_SEED), torch uses one thread so that parallel test workers do not oversubscribe the cores."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+SEED = int(os.environ.get("TSRNN_TEST_SEED", "0"))
+
+
+def pytest_report_header(config):
+    return f"tsrnn test seed: {SEED} (set TSRNN_TEST_SEED to change); data mirror: {os.environ.get('TSRNN_DATA_MIRROR')}"
+
+
+def pytest_configure(config):
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover
+        pass
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(SEED)
+
+
+@pytest.fixture
+def mirror() -> Path:
+    """The real-data mirror (TSRNN_DATA_MIRROR); tests that need it skip with the reason when absent."""
+    path = os.environ.get("TSRNN_DATA_MIRROR")
+    if not path or not Path(path).is_dir():
+        pytest.skip("real data mirror absent: set TSRNN_DATA_MIRROR to a folder laid out as ../shared/datasets")
+    return Path(path)
+
+
+@pytest.fixture
+def daily_series():
+    """120 days with a weekly cycle and noise."""
+    r = np.random.default_rng(SEED)
+    idx = pd.date_range("2020-01-06", periods=120, freq="D")
+    return pd.Series(50 + 10 * np.sin(np.arange(120) * 2 * np.pi / 7) + r.normal(0, 1, 120), index=idx, name="y")
+
+
+@pytest.fixture
+def daily_panel(daily_series):
+    """Three shifted copies of ``daily_series`` as a long frame."""
+    return pd.concat(
+        [pd.DataFrame({"unique_id": f"s{i}", "ds": daily_series.index, "y": daily_series.values + 3 * i})
+         for i in range(3)],
+        ignore_index=True,
+    )

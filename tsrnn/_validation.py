@@ -1,0 +1,535 @@
+"""Input coercion and clear errors (layer 0).
+
+Every public entry point of tsrnn turns its input into a :class:`Panel` here: a list of per-series numpy
+arrays with their time stamps and one shared frequency. Bad input raises ``ValueError`` or ``TypeError`` with a
+message that names the series and the problem, never a bare numpy or statsmodels traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "Panel",
+    "SeriesData",
+    "to_panel",
+    "check_horizon",
+    "check_levels",
+    "future_index",
+    "PANEL_COLUMNS",
+]
+
+PANEL_COLUMNS = ("unique_id", "ds", "y")
+_DEFAULT_UID = "series"
+
+
+@dataclass
+class SeriesData:
+    """One validated series: float64 values, its stamps and optional exogenous values.
+
+    ``ds`` is a numpy array (``datetime64[ns]`` for dated series, ``int64`` for integer stamps).
+    ``X`` is ``(n, n_exog)`` float64 or ``None``.
+    """
+
+    uid: Any
+    ds: np.ndarray
+    y: np.ndarray
+    X: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def head(self, n: int) -> SeriesData:
+        """The first ``n`` observations (a view, no copy)."""
+        return SeriesData(self.uid, self.ds[:n], self.y[:n], None if self.X is None else self.X[:n])
+
+
+@dataclass
+class Panel:
+    """Validated input: the series, their common time axis kind and how the user gave them.
+
+    ``kind`` is ``"series"`` (a pd.Series or a 1-D array: output is a Series) or ``"panel"`` (a long frame).
+    ``freq`` is a pandas offset for dated stamps, an ``int`` step for integer stamps.
+    ``index_type`` is ``"datetime"``, ``"period"`` or ``"range"``; ``name`` the Series name (series kind).
+    """
+
+    series: list[SeriesData]
+    kind: str
+    freq: Any
+    index_type: str
+    exog_names: list[str] = field(default_factory=list)
+    name: Any = None
+    tz: Any = None
+
+    @property
+    def uids(self) -> list:
+        return [s.uid for s in self.series]
+
+    def __len__(self) -> int:
+        return len(self.series)
+
+    def replace(self, series: list[SeriesData]) -> Panel:
+        return Panel(series, self.kind, self.freq, self.index_type, list(self.exog_names), self.name, self.tz)
+
+    def head(self, lengths) -> Panel:
+        """Each series cut to ``lengths[i]`` observations."""
+        return self.replace([s.head(int(n)) for s, n in zip(self.series, lengths)])
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+
+def _label(uid) -> str:
+    return f"series {uid!r}"
+
+
+def _check_values(values, uid, what="y") -> np.ndarray:
+    """Numeric, finite float64 values, or a clear error."""
+    arr = np.asarray(values)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{_label(uid)}: {what} must be numeric, got dtype {np.asarray(values).dtype}"
+            ) from None
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{_label(uid)}: {what} must be real-valued, got complex values")
+    arr = arr.astype(np.float64, copy=False)
+    if arr.size == 0:
+        raise ValueError(f"{_label(uid)}: {what} is empty")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        pos = np.flatnonzero(bad.reshape(len(arr), -1).any(axis=1))
+        kind = "NaN" if np.isnan(arr).any() else "inf"
+        raise ValueError(
+            f"{_label(uid)}: {what} contains {int(bad.sum())} {kind}/inf value(s), first at position {pos[0]}; "
+            "fill or drop them before fitting"
+        )
+    return arr
+
+
+def _freq_of_datetimes(ds: pd.DatetimeIndex, uid, freq=None):
+    if freq is not None:
+        return pd.tseries.frequencies.to_offset(freq)
+    if ds.freq is not None:
+        return ds.freq
+    if len(ds) >= 3:
+        inferred = pd.infer_freq(ds)
+        if inferred is not None:
+            return pd.tseries.frequencies.to_offset(inferred)
+    if len(ds) == 2:
+        return pd.tseries.frequencies.to_offset(ds[1] - ds[0])
+    if len(ds) == 1:
+        return None
+    raise ValueError(
+        f"{_label(uid)}: time stamps are irregular and no frequency could be inferred "
+        f"(first stamps {list(ds[:3].astype(str))}); resample to a regular grid or pass freq="
+    )
+
+
+def _check_order(ds_values: np.ndarray, uid) -> None:
+    if len(ds_values) < 2:
+        return
+    d = np.diff(ds_values)
+    zero = np.zeros((), dtype=d.dtype)
+    if (d == zero).any():
+        i = int(np.flatnonzero(d == zero)[0]) + 1
+        raise ValueError(f"{_label(uid)}: duplicated time stamp {ds_values[i]} at position {i}")
+    if (d < zero).any():
+        i = int(np.flatnonzero(d < zero)[0]) + 1
+        raise ValueError(
+            f"{_label(uid)}: time stamps are not sorted (position {i}: {ds_values[i]} after {ds_values[i - 1]}); "
+            "sort by time first"
+        )
+
+
+def _check_regular(ds: pd.DatetimeIndex, freq, uid) -> None:
+    """Every stamp lies on the grid that starts at the first stamp with step ``freq``."""
+    if freq is None or len(ds) < 3:
+        return
+    if isinstance(freq, pd.offsets.Tick):
+        step = np.int64(pd.Timedelta(freq).value)
+        diffs = np.diff(ds.asi8)
+        if (diffs != step).any():
+            i = int(np.flatnonzero(diffs != step)[0]) + 1
+            raise ValueError(
+                f"{_label(uid)}: irregular time stamps for frequency {freq.freqstr}: "
+                f"{ds[i - 1]} is followed by {ds[i]}; resample or fill the gap first"
+            )
+        return
+    expected = pd.date_range(ds[0], periods=len(ds), freq=freq)
+    if not expected.equals(ds.tz_localize(None) if ds.tz is not None and expected.tz is None else ds):
+        mismatch = np.flatnonzero(expected.asi8 != ds.asi8)
+        i = int(mismatch[0]) if len(mismatch) else 0
+        raise ValueError(
+            f"{_label(uid)}: irregular time stamps for frequency {freq.freqstr}: expected {expected[i]} "
+            f"at position {i}, got {ds[i]}; resample or fill the gap first"
+        )
+
+
+def _coerce_exog(X, n, uid, names=None) -> tuple[np.ndarray | None, list[str]]:
+    if X is None:
+        return None, []
+    if isinstance(X, pd.Series):
+        X = X.to_frame()
+    if isinstance(X, pd.DataFrame):
+        names = [str(c) for c in X.columns]
+        vals = X.to_numpy()
+    else:
+        vals = np.asarray(X)
+        if vals.ndim == 1:
+            vals = vals[:, None]
+        names = names or [f"x{i}" for i in range(vals.shape[1])]
+    if vals.shape[0] != n:
+        raise ValueError(f"{_label(uid)}: X has {vals.shape[0]} rows but the series has {n} observations")
+    return _check_values(vals, uid, what="X"), names
+
+
+# ----------------------------------------------------------------------------------------------- public
+
+
+def to_panel(y, X=None, *, freq=None, min_length: int = 1, model: str | None = None) -> Panel:
+    """Validate ``y`` (and ``X``) and return a :class:`Panel`.
+
+    Parameters
+    ----------
+    y : pd.Series, 1-D array-like, or long pd.DataFrame with columns ``unique_id, ds, y`` (+ exogenous)
+    X : pd.DataFrame or 2-D array, optional
+        Exogenous regressors aligned with a single series (for a panel they are the extra columns of ``y``).
+    freq : str or offset, optional
+        Frequency of dated stamps; inferred when not given.
+    min_length : int
+        Minimum number of observations per series; shorter series raise ``ValueError``.
+    model : str, optional
+        Name used in the too-short message.
+    """
+    if isinstance(y, Panel):
+        panel = y
+    elif isinstance(y, pd.DataFrame):
+        if X is not None:
+            raise TypeError("for a long DataFrame y, pass exogenous regressors as extra columns of y, not as X")
+        panel = _panel_from_frame(y, freq)
+    elif isinstance(y, (pd.Series, np.ndarray, list, tuple)):
+        panel = _panel_from_series(y, X, freq)
+    else:
+        raise TypeError(
+            f"y must be a pd.Series, a 1-D numpy array or a long pd.DataFrame with columns "
+            f"unique_id, ds, y; got {type(y).__name__}"
+        )
+    if min_length > 1:
+        check_min_length(panel, min_length, model)
+    return panel
+
+
+def check_min_length(panel: Panel, min_length: int, model: str | None = None) -> None:
+    for s in panel.series:
+        if len(s) < min_length:
+            who = f"{model} " if model else "the model "
+            raise ValueError(
+                f"{_label(s.uid)}: has {len(s)} observations, too short: {who}needs at least {min_length}"
+            )
+
+
+def _panel_from_series(y, X, freq) -> Panel:
+    name = getattr(y, "name", None)
+    uid = name if name is not None else _DEFAULT_UID
+    if isinstance(y, pd.Series):
+        index = y.index
+        values = y.to_numpy()
+    else:
+        values = np.asarray(y)
+        if values.ndim == 2 and 1 in values.shape:
+            values = values.ravel()
+        if values.ndim != 1:
+            raise ValueError(f"{_label(uid)}: y must be 1-D, got an array of shape {values.shape}")
+        index = pd.RangeIndex(len(values))
+    vals = _check_values(values, uid)
+    if vals.ndim != 1:
+        raise ValueError(f"{_label(uid)}: y must be 1-D, got shape {vals.shape}")
+    ds, step, index_type, tz = _stamps_from_index(index, uid, freq)
+    if isinstance(X, pd.DataFrame) and isinstance(y, pd.Series) and not X.index.equals(y.index):
+        if len(X) == len(y):
+            X = X.set_axis(y.index)
+        else:
+            raise ValueError(f"{_label(uid)}: X has {len(X)} rows but the series has {len(y)} observations")
+    Xv, names = _coerce_exog(X, len(vals), uid)
+    return Panel([SeriesData(uid, ds, vals, Xv)], "series", step, index_type, names, name, tz)
+
+
+def _stamps_from_index(index, uid, freq):
+    """Numpy stamps, step/offset, index type and time zone of a pandas index."""
+    if isinstance(index, pd.DatetimeIndex):
+        _check_order(index.asi8, uid)
+        off = _freq_of_datetimes(index, uid, freq)
+        _check_regular(index, off, uid)
+        tz = index.tz
+        ds = index.tz_convert("UTC").tz_localize(None).to_numpy() if tz is not None else index.to_numpy()
+        return ds, off, "datetime", tz
+    if isinstance(index, pd.PeriodIndex):
+        ords = index.asi8
+        _check_order(ords, uid)
+        if len(ords) > 1 and (np.diff(ords) != 1).any():
+            i = int(np.flatnonzero(np.diff(ords) != 1)[0]) + 1
+            raise ValueError(f"{_label(uid)}: missing periods: {index[i - 1]} is followed by {index[i]}")
+        return ords.astype(np.int64), index.freq, "period", None
+    if isinstance(index, pd.Index) and (np.issubdtype(index.dtype, np.integer)):
+        vals = index.to_numpy().astype(np.int64)
+        _check_order(vals, uid)
+        step = int(vals[1] - vals[0]) if len(vals) > 1 else 1
+        if len(vals) > 2 and (np.diff(vals) != step).any():
+            i = int(np.flatnonzero(np.diff(vals) != step)[0]) + 1
+            raise ValueError(f"{_label(uid)}: irregular integer stamps: {vals[i - 1]} is followed by {vals[i]}")
+        return vals, step, "range", None
+    raise TypeError(
+        f"{_label(uid)}: the index must be a DatetimeIndex, a PeriodIndex or an integer index, "
+        f"got {type(index).__name__}"
+    )
+
+
+def _panel_from_frame(df: pd.DataFrame, freq) -> Panel:
+    missing = [c for c in PANEL_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"a panel must be a long DataFrame with columns unique_id, ds, y; missing column(s) {missing} "
+            f"(got {list(df.columns)})"
+        )
+    if len(df) == 0:
+        raise ValueError("the panel is empty (no rows)")
+    exog = [c for c in df.columns if c not in PANEL_COLUMNS]
+    uid_arr = df["unique_id"].to_numpy()
+    # group rows by series in order of first appearance, keeping the row order within a series
+    codes, uniques = pd.factorize(uid_arr, sort=False)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    ds_col = df["ds"]
+    if pd.api.types.is_datetime64_any_dtype(ds_col):
+        tz = getattr(ds_col.dt, "tz", None)
+        ds_all = (ds_col.dt.tz_convert("UTC").dt.tz_localize(None) if tz is not None else ds_col).to_numpy()
+        ds_all = ds_all.astype("datetime64[ns]")
+        index_type = "datetime"
+    elif pd.api.types.is_integer_dtype(ds_col):
+        tz = None
+        ds_all = ds_col.to_numpy().astype(np.int64)
+        index_type = "range"
+    elif isinstance(ds_col.dtype, pd.PeriodDtype):
+        tz = None
+        ds_all = pd.PeriodIndex(ds_col).asi8
+        index_type = "period"
+    else:
+        try:
+            ds_all = pd.to_datetime(ds_col).to_numpy().astype("datetime64[ns]")
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"column 'ds' must hold datetimes or integers, got dtype {ds_col.dtype}"
+            ) from None
+        tz = None
+        index_type = "datetime"
+    y_all = df["y"].to_numpy()
+    try:
+        y_all = y_all.astype(np.float64)
+    except (TypeError, ValueError):
+        bad = pd.to_numeric(df["y"], errors="coerce").isna() & df["y"].notna()
+        first = df.loc[bad, "unique_id"].iloc[0] if bad.any() else uniques[0]
+        raise TypeError(f"{_label(first)}: y must be numeric, got dtype {df['y'].dtype}") from None
+    X_all = None
+    if exog:
+        try:
+            X_all = df[exog].to_numpy(dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"exogenous columns {exog} must be numeric") from None
+    ds_o, y_o = ds_all[order], y_all[order]
+    X_o = X_all[order] if X_all is not None else None
+    series: list[SeriesData] = []
+    step = None
+    # vectorised checks over the whole frame first, per-series detail only when something is wrong
+    finite = np.isfinite(y_o)
+    if not finite.all():
+        i = int(np.flatnonzero(~finite)[0])
+        s = int(np.searchsorted(bounds, i, side="right") - 1)
+        _check_values(y_o[bounds[s]:bounds[s + 1]], uniques[s])
+    if X_o is not None and not np.isfinite(X_o).all():
+        i = int(np.flatnonzero(~np.isfinite(X_o).all(axis=1))[0])
+        s = int(np.searchsorted(bounds, i, side="right") - 1)
+        _check_values(X_o[bounds[s]:bounds[s + 1]], uniques[s], what="X")
+    ds_int = ds_o.view(np.int64) if ds_o.dtype.kind == "M" else ds_o
+    d = np.diff(ds_int)
+    same = codes[order][1:] == codes[order][:-1]
+    dd = d[same]
+    if (dd <= 0).any():
+        i = int(np.flatnonzero(same & (d <= 0))[0]) + 1
+        s = int(np.searchsorted(bounds, i, side="right") - 1)
+        _check_order(ds_o[bounds[s]:bounds[s + 1]], uniques[s])
+    if index_type == "datetime":
+        step = _panel_freq(ds_o, bounds, uniques, freq, same, d)
+    elif index_type == "period":
+        step = ds_col.dtype.freq
+        if (dd != 1).any():
+            i = int(np.flatnonzero(same & (d != 1))[0]) + 1
+            s = int(np.searchsorted(bounds, i, side="right") - 1)
+            raise ValueError(f"{_label(uniques[s])}: missing periods in column 'ds'")
+    else:
+        steps = np.unique(dd)
+        step = int(steps[0]) if len(steps) else 1
+        if len(steps) > 1:
+            i = int(np.flatnonzero(same & (d != step))[0]) + 1
+            s = int(np.searchsorted(bounds, i, side="right") - 1)
+            raise ValueError(f"{_label(uniques[s])}: irregular integer stamps in column 'ds'")
+    for k, uid in enumerate(uniques):
+        a, b = bounds[k], bounds[k + 1]
+        series.append(SeriesData(uid, ds_o[a:b], y_o[a:b], None if X_o is None else X_o[a:b]))
+    return Panel(series, "panel", step, index_type, [str(c) for c in exog], None, tz)
+
+
+def _panel_freq(ds_o, bounds, uniques, freq, same, d):
+    """One frequency for all dated series of a panel; irregular stamps raise naming the series."""
+    if freq is not None:
+        off = pd.tseries.frequencies.to_offset(freq)
+    else:
+        lengths = np.diff(bounds)
+        k = int(np.argmax(lengths))
+        off = _freq_of_datetimes(pd.DatetimeIndex(ds_o[bounds[k]:bounds[k + 1]]), uniques[k])
+        if off is None:
+            raise ValueError("every series of the panel has one observation: no frequency can be inferred")
+    if isinstance(off, pd.offsets.Tick):
+        bad = same & (d != pd.Timedelta(off).value)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0]) + 1
+            s = int(np.searchsorted(bounds, i, side="right") - 1)
+            _check_regular(pd.DatetimeIndex(ds_o[bounds[s]:bounds[s + 1]]), off, uniques[s])
+    else:
+        # calendar offsets: check each series against its own grid (cheap relative to a fit)
+        for k in range(len(uniques)):
+            _check_regular(pd.DatetimeIndex(ds_o[bounds[k]:bounds[k + 1]]), off, uniques[k])
+    return off
+
+
+def check_horizon(h) -> int:
+    """``h`` as a positive int, or ``ValueError``."""
+    if isinstance(h, (bool, np.bool_)) or not isinstance(h, (int, np.integer)):
+        if isinstance(h, float) and h.is_integer():
+            h = int(h)
+        else:
+            raise TypeError(f"the horizon h must be a positive integer, got {h!r}")
+    if h < 1:
+        raise ValueError(f"the horizon h must be >= 1, got {h}")
+    return int(h)
+
+
+def check_levels(level) -> list:
+    """Interval levels as a sorted list of numbers in (0, 100), or ``[]``."""
+    if level is None:
+        return []
+    if isinstance(level, (int, float, np.number)):
+        level = [level]
+    out = []
+    for lv in level:
+        if not isinstance(lv, (int, float, np.number)) or not 0 < lv < 100:
+            raise ValueError(f"interval levels must be numbers in (0, 100), got {lv!r}")
+        out.append(int(lv) if float(lv).is_integer() else float(lv))
+    return sorted(set(out))
+
+
+_FUTURE_CACHE: dict = {}
+
+
+def future_index(panel: Panel, s: SeriesData, h: int) -> np.ndarray:
+    """The ``h`` stamps after the last stamp of ``s`` (numpy, same kind as ``s.ds``)."""
+    last = s.ds[-1]
+    if panel.index_type == "datetime":
+        off = panel.freq
+        if off is None:
+            raise ValueError(f"{_label(s.uid)}: cannot forecast: no frequency known for a one-point series")
+        if isinstance(off, pd.offsets.Tick):
+            return last + np.arange(1, h + 1, dtype=np.int64) * np.timedelta64(pd.Timedelta(off).value, "ns")
+        key = (last, off, h)
+        out = _FUTURE_CACHE.get(key)
+        if out is None:
+            out = pd.date_range(pd.Timestamp(last), periods=h + 1, freq=off)[1:].to_numpy()
+            if len(_FUTURE_CACHE) > 4096:
+                _FUTURE_CACHE.clear()
+            _FUTURE_CACHE[key] = out
+        return out
+    step = 1 if panel.index_type == "period" else panel.freq
+    return last + np.arange(1, h + 1, dtype=np.int64) * step
+
+
+def to_pandas_index(panel: Panel, ds: np.ndarray) -> pd.Index:
+    """Numpy stamps back to the pandas index type the user gave."""
+    if panel.index_type == "datetime":
+        idx = pd.DatetimeIndex(ds)
+        if panel.tz is not None:
+            idx = idx.tz_localize("UTC").tz_convert(panel.tz)
+        if len(idx) >= 3 or len(idx) == 1:
+            try:
+                idx.freq = panel.freq
+            except ValueError:
+                pass
+        return idx
+    if panel.index_type == "period":
+        return pd.PeriodIndex.from_ordinals(ds, freq=panel.freq)
+    if len(ds) > 1 and panel.freq:
+        return pd.RangeIndex(int(ds[0]), int(ds[-1]) + panel.freq, panel.freq)
+    return pd.Index(ds)
+
+
+def to_pandas_stamps(panel: Panel, ds: np.ndarray):
+    """Numpy stamps as values for the ``ds`` column of a long frame."""
+    if panel.index_type == "period":
+        return pd.PeriodIndex.from_ordinals(ds, freq=panel.freq)
+    if panel.index_type == "datetime" and panel.tz is not None:
+        return pd.DatetimeIndex(ds).tz_localize("UTC").tz_convert(panel.tz)
+    return ds
+
+
+def exog_for_predict(panel: Panel, X, h: int) -> dict:
+    """Future exogenous values ``{uid: (h, n_exog) array}`` for a fitted panel, with clear errors."""
+    names = panel.exog_names
+    if not names:
+        if X is not None:
+            raise ValueError("X was given at predict but the model was fitted without exogenous regressors")
+        return {}
+    if X is None:
+        raise ValueError(f"the model was fitted with exogenous regressors {names}: predict needs their future values X")
+    if panel.kind == "series":
+        uid = panel.series[0].uid
+        if isinstance(X, pd.DataFrame):
+            missing = [c for c in names if c not in X.columns]
+            if missing:
+                raise ValueError(f"{_label(uid)}: exogenous column(s) {missing} missing from X at predict")
+            vals = X[names]
+        else:
+            vals = np.asarray(X)
+            vals = vals[:, None] if vals.ndim == 1 else vals
+            if vals.shape[1] != len(names):
+                raise ValueError(f"{_label(uid)}: X at predict has {vals.shape[1]} columns, expected {len(names)}")
+        vals = _check_values(vals, uid, what="X")
+        if len(vals) < h:
+            raise ValueError(f"{_label(uid)}: X at predict has {len(vals)} rows, fewer than h={h}")
+        return {uid: vals[:h]}
+    if not isinstance(X, pd.DataFrame) or "unique_id" not in X.columns:
+        raise TypeError("for a panel, X at predict must be a long DataFrame with unique_id, ds and the exogenous columns")
+    missing = [c for c in names if c not in X.columns]
+    if missing:
+        raise ValueError(f"exogenous column(s) {missing} missing from X at predict")
+    known = set(panel.uids)
+    unknown = [u for u in pd.unique(X["unique_id"]) if u not in known]
+    if unknown:
+        raise ValueError(f"X at predict names unknown series {unknown[:5]} (not seen in fit)")
+    out = {}
+    groups = dict(tuple(X.groupby("unique_id", sort=False)))
+    for s in panel.series:
+        g = groups.get(s.uid)
+        if g is None:
+            raise ValueError(f"{_label(s.uid)}: no future exogenous values in X at predict")
+        if "ds" in g.columns:
+            g = g.sort_values("ds")
+        vals = _check_values(g[names].to_numpy(), s.uid, what="X")
+        if len(vals) < h:
+            raise ValueError(f"{_label(s.uid)}: X at predict has {len(vals)} rows, fewer than h={h}")
+        out[s.uid] = vals[:h]
+    return out

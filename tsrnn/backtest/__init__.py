@@ -1,0 +1,7 @@
+"""Backtesting: splitters, the engine (local, joblib, Dask) and ``BacktestResult`` (layer 2)."""
+
+from .engine import backtest
+from .result import BacktestResult
+from .splitters import ExpandingWindow, SlidingWindow
+
+__all__ = ["backtest", "BacktestResult", "ExpandingWindow", "SlidingWindow"]

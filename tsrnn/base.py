@@ -1,0 +1,348 @@
+"""Estimator base classes (layer 1).
+
+The one place that turns a single series or a panel into per-series arrays and back. Models implement small
+private hooks on clean numpy input; the public ``fit``/``predict``/``update`` here validate, convert, dispatch
+and assemble the output the contract promises:
+
+* a Series in gives a Series out (or a DataFrame with interval columns), indexed by the next ``h`` stamps;
+* a long ``unique_id, ds, y`` frame in gives a long ``unique_id, ds, <name>`` frame out.
+
+Local models implement ``_fit_series(y, X) -> state`` and ``_predict_series(state, h, X, levels) -> (mean,
+intervals)`` for one series; the base runs them over a panel (in parallel with ``n_jobs``). Global models set
+``_is_global = True`` and implement ``_fit_panel(panel)`` / ``_predict_panel(panel, h, X, levels)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_array
+
+from ._validation import (
+    Panel,
+    SeriesData,
+    check_horizon,
+    check_levels,
+    exog_for_predict,
+    future_index,
+    to_pandas_index,
+    to_pandas_stamps,
+    to_panel,
+)
+
+__all__ = ["BaseForecaster", "BaseDetector", "BaseTransformer", "gaussian_intervals", "Forecast"]
+
+# (mean of shape (h,), {level: (lo, hi)})
+Forecast = tuple[np.ndarray, dict]
+
+
+def gaussian_intervals(mean: np.ndarray, sigma: np.ndarray, levels) -> dict:
+    """Normal prediction intervals ``mean ± z_{(1+level/100)/2} * sigma`` for each level (in percent)."""
+    out = {}
+    for lv in levels:
+        z = stats.norm.ppf(0.5 + lv / 200.0)
+        out[lv] = (mean - z * sigma, mean + z * sigma)
+    return out
+
+
+def _fit_chunk(est, chunk):
+    return [est._fit_series(s.y, s.X) for s in chunk]
+
+
+def _chunks(seq, n):
+    n = max(1, min(n, len(seq)))
+    size = -(-len(seq) // n)
+    return [seq[i:i + size] for i in range(0, len(seq), size)]
+
+
+def _resolve_n_jobs(n_jobs) -> int:
+    import joblib
+
+    if n_jobs is None:
+        return 1
+    return joblib.cpu_count() if n_jobs < 0 else int(n_jobs)
+
+
+class BaseForecaster(BaseEstimator):
+    """Base of every tsrnn forecaster.
+
+    Subclass hooks (private, on validated numpy input):
+
+    ``_fit_series(y, X) -> state``
+        Local models: fit one series ``y`` of shape ``(n,)`` (``X`` is ``(n, k)`` or ``None``); return any
+        picklable state.
+    ``_predict_series(state, h, X, levels) -> (mean, {level: (lo, hi)})``
+        Local models: forecast ``h`` steps; ``X`` is ``(h, k)`` future exogenous values or ``None``.
+    ``_update_series(state, y, X, n_new) -> state``
+        Append the last ``n_new`` values of ``y`` (the full history) without re-estimating parameters. The
+        default refits, which is right for models without estimated parameters.
+    ``_fit_panel(panel)``, ``_predict_panel(panel, h, X, levels) -> list[Forecast]``, ``_update_panel(panel)``
+        Global models (``_is_global = True``).
+    ``_min_length() -> int``
+        The fewest observations a series may have.
+    """
+
+    _is_global = False
+    _supports_exog = False
+
+    # ------------------------------------------------------------------ hooks with defaults
+    def _min_length(self) -> int:
+        return 1
+
+    def _fit_series(self, y: np.ndarray, X: np.ndarray | None):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _predict_series(self, state, h: int, X: np.ndarray | None, levels: list) -> Forecast:  # pragma: no cover
+        raise NotImplementedError
+
+    def _update_series(self, state, y: np.ndarray, X: np.ndarray | None, n_new: int):
+        return self._fit_series(y, X)
+
+    def _fit_panel(self, panel: Panel) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _predict_panel(self, panel: Panel, h: int, X: dict, levels: list) -> list[Forecast]:  # pragma: no cover
+        raise NotImplementedError
+
+    def _update_panel(self, panel: Panel) -> None:
+        """Global models: new history is stored in ``panel_``; nothing is re-estimated."""
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def name(self) -> str:
+        """Column name of the forecasts (the class name)."""
+        return type(self).__name__
+
+    def fit(self, y, X=None):
+        """Fit to one series or a panel.
+
+        Parameters
+        ----------
+        y : pd.Series, 1-D array, or long pd.DataFrame ``unique_id, ds, y`` (+ exogenous columns)
+        X : pd.DataFrame, optional
+            Exogenous regressors for a single series, aligned with ``y``.
+
+        Returns
+        -------
+        self
+        """
+        panel = to_panel(y, X, min_length=self._min_length(), model=self._describe())
+        if panel.exog_names and not self._supports_exog:
+            raise ValueError(
+                f"{self.name} does not use exogenous regressors; drop {panel.exog_names} from the input"
+            )
+        self._fit_validated(panel)
+        return self
+
+    def _fit_validated(self, panel: Panel) -> None:
+        self.panel_ = panel
+        if self._is_global:
+            self._fit_panel(panel)
+            self.states_ = None
+        else:
+            self.states_ = self._map_fit(panel.series)
+
+    def _map_fit(self, series: list[SeriesData]) -> list:
+        n_jobs = _resolve_n_jobs(getattr(self, "n_jobs", 1))
+        if n_jobs == 1 or len(series) < 2:
+            return [self._fit_series(s.y, s.X) for s in series]
+        import joblib
+
+        parts = joblib.Parallel(n_jobs=n_jobs)(
+            joblib.delayed(_fit_chunk)(self, c) for c in _chunks(series, 4 * n_jobs)
+        )
+        return [st for part in parts for st in part]
+
+    def predict(self, h: int, X=None, level=None):
+        """Forecast ``h`` steps after the end of each fitted series.
+
+        Parameters
+        ----------
+        h : int
+            Horizon, >= 1.
+        X : pd.DataFrame, optional
+            Future exogenous values (``h`` rows; for a panel a long frame with ``unique_id``).
+        level : list of float, optional
+            Interval levels in percent, e.g. ``[80, 95]``: adds ``<name>-lo-80`` ... columns.
+
+        Returns
+        -------
+        pd.Series, or pd.DataFrame with interval columns, or a long pd.DataFrame for a panel.
+        """
+        self._check_fitted()
+        h = check_horizon(h)
+        levels = check_levels(level)
+        panel = self.panel_
+        Xf = exog_for_predict(panel, X, h)
+        if self._is_global:
+            results = self._predict_panel(panel, h, Xf, levels)
+        else:
+            results = [
+                self._predict_series(st, h, Xf.get(s.uid), levels) for st, s in zip(self.states_, panel.series)
+            ]
+        return self._assemble(panel, h, results, levels)
+
+    def update(self, y, X=None):
+        """Append new observations that follow the fitted ones, without re-estimating parameters.
+
+        ``y`` has the layout given to ``fit`` (a Series continuing the fitted one, or a long frame whose
+        ``unique_id`` values were all seen in fit).
+        """
+        self._check_fitted()
+        new = to_panel(y, X, freq=self.panel_.freq if self.panel_.index_type == "datetime" else None)
+        old = {s.uid: (i, s) for i, s in enumerate(self.panel_.series)}
+        if self.panel_.kind == "series" and new.kind == "series":
+            new.series[0].uid = self.panel_.series[0].uid
+        merged = list(self.panel_.series)
+        changed = []
+        for s in new.series:
+            if s.uid not in old:
+                raise ValueError(f"series {s.uid!r}: unknown unique_id in update (not seen in fit)")
+            i, o = old[s.uid]
+            expected = future_index(self.panel_, o, 1)[0]
+            if s.ds[0] != expected:
+                raise ValueError(
+                    f"series {s.uid!r}: update must continue the fitted series: expected first stamp {expected}, "
+                    f"got {s.ds[0]}"
+                )
+            if (o.X is None) != (s.X is None):
+                raise ValueError(f"series {s.uid!r}: update must carry the same exogenous columns as fit")
+            Xc = None if o.X is None else np.concatenate([o.X, s.X])
+            merged[i] = SeriesData(o.uid, np.concatenate([o.ds, s.ds]), np.concatenate([o.y, s.y]), Xc)
+            changed.append((i, len(s)))
+        self.panel_ = self.panel_.replace(merged)
+        if self._is_global:
+            self._update_panel(self.panel_)
+        else:
+            states = list(self.states_)
+            for i, n_new in changed:
+                s = merged[i]
+                states[i] = self._update_series(states[i], s.y, s.X, n_new)
+            self.states_ = states
+        return self
+
+    # ------------------------------------------------------------------ helpers
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "panel_"):
+            raise NotFittedError(f"This {self.name} instance is not fitted yet: call fit(y) before predict.")
+
+    def _describe(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params(deep=False).items() if "length" in k)
+        return f"{self.name}({params})"
+
+    def _assemble(self, panel: Panel, h: int, results: list[Forecast], levels: list):
+        name = self.name
+        for s, (mean, _) in zip(panel.series, results):
+            mean = np.asarray(mean, dtype=float)
+            if mean.shape != (h,):
+                raise RuntimeError(f"{name}: series {s.uid!r}: forecast has shape {mean.shape}, expected ({h},)")
+            if not np.isfinite(mean).all():
+                raise ValueError(f"{name}: series {s.uid!r}: the model produced non-finite forecasts")
+        cols = [name]
+        for lv in levels:
+            cols += [f"{name}-lo-{lv}", f"{name}-hi-{lv}"]
+        if panel.kind == "series":
+            s = panel.series[0]
+            idx = to_pandas_index(panel, future_index(panel, s, h))
+            mean, iv = results[0]
+            if not levels:
+                return pd.Series(np.asarray(mean, dtype=float), index=idx, name=name)
+            data = {name: mean}
+            for lv in levels:
+                data[f"{name}-lo-{lv}"], data[f"{name}-hi-{lv}"] = iv[lv]
+            return pd.DataFrame(data, index=idx)
+        n = len(panel.series)
+        uid = np.repeat(np.array(panel.uids, dtype=object), h)
+        ds = np.concatenate([future_index(panel, s, h) for s in panel.series]) if n else np.array([])
+        out = {"unique_id": uid, "ds": to_pandas_stamps(panel, ds), name: np.concatenate([r[0] for r in results])}
+        for lv in levels:
+            out[f"{name}-lo-{lv}"] = np.concatenate([np.asarray(r[1][lv][0], dtype=float) for r in results])
+            out[f"{name}-hi-{lv}"] = np.concatenate([np.asarray(r[1][lv][1], dtype=float) for r in results])
+        return pd.DataFrame(out)
+
+
+class BaseDetector(BaseEstimator):
+    """Base of every anomaly detector: ``fit(y)``, ``decision_function(y)``, ``predict(y)``.
+
+    The raw anomaly score (higher is more anomalous) is kept apart from the threshold. Subclasses implement
+    ``_fit(panel)`` and ``_score_series(s) -> (n,) scores`` (scores at stamps with too little history may be
+    0). ``predict`` flags stamps whose score exceeds ``threshold_``, set in ``fit`` by ``_set_threshold``
+    from the training scores (the ``(1 - contamination)`` quantile by default).
+    """
+
+    _default_contamination = 0.01
+
+    def _min_length(self) -> int:
+        return 2
+
+    def _fit(self, panel: Panel) -> None:
+        """Estimate what the detector needs from the training series (default: nothing)."""
+
+    def _score_series(self, s: SeriesData) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _set_threshold(self, scores: np.ndarray) -> float:
+        c = getattr(self, "contamination", self._default_contamination)
+        return float(np.quantile(scores, 1.0 - c)) if len(scores) else np.inf
+
+    def fit(self, y, X=None):
+        panel = to_panel(y, min_length=self._min_length(), model=type(self).__name__)
+        self.panel_ = panel
+        self._fit(panel)
+        scores = np.concatenate([self._finite_scores(s) for s in panel.series])
+        self.threshold_ = self._set_threshold(scores)
+        return self
+
+    def _finite_scores(self, s: SeriesData) -> np.ndarray:
+        sc = np.asarray(self._score_series(s), dtype=float)
+        if sc.shape != (len(s),):
+            raise RuntimeError(f"{type(self).__name__}: series {s.uid!r}: scores of shape {sc.shape}, expected ({len(s)},)")
+        return np.nan_to_num(sc, nan=0.0, posinf=np.finfo(float).max)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "threshold_"):
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet: call fit(y) first.")
+
+    def _per_stamp(self, y, fn, name):
+        self._check_fitted()
+        panel = to_panel(y, min_length=self._min_length(), model=type(self).__name__)
+        values = [fn(s) for s in panel.series]
+        if panel.kind == "series":
+            return pd.Series(values[0], index=to_pandas_index(panel, panel.series[0].ds), name=name)
+        return pd.DataFrame({
+            "unique_id": np.repeat(np.array(panel.uids, dtype=object), [len(s) for s in panel.series]),
+            "ds": to_pandas_stamps(panel, np.concatenate([s.ds for s in panel.series])),
+            name: np.concatenate(values),
+        })
+
+    def decision_function(self, y):
+        """Anomaly score per stamp (higher is more anomalous); same layout as ``y``."""
+        return self._per_stamp(y, self._finite_scores, "score")
+
+    def predict(self, y):
+        """1 where the score exceeds ``threshold_``, else 0; same layout as ``y``."""
+        return self._per_stamp(y, lambda s: (self._finite_scores(s) > self.threshold_).astype(int), "anomaly")
+
+
+class BaseTransformer(TransformerMixin, BaseEstimator):
+    """Base of feature transformers on 2-D window arrays ``(n_windows, window_length)``."""
+
+    def _validate_windows(self, X, *, reset: bool) -> np.ndarray:
+        X = check_array(X, dtype=np.float64, ensure_2d=True, ensure_all_finite=True)
+        if reset:
+            self.n_features_in_ = X.shape[1]
+        elif X.shape[1] != getattr(self, "n_features_in_", X.shape[1]):
+            raise ValueError(
+                f"{type(self).__name__}: windows have length {X.shape[1]}, but the transformer was fitted on "
+                f"length {self.n_features_in_}"
+            )
+        return X
+
+    def fit(self, X, y=None):
+        self._validate_windows(X, reset=True)
+        return self

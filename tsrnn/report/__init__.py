@@ -1,0 +1,17 @@
+"""Plots and HTML/Markdown reports of backtest and detector results (layer 4)."""
+
+from .._lazy import attach
+
+_NAMES = {
+    "plot_forecast": "plots",
+    "plot_backtest": "plots",
+    "plot_anomalies": "plots",
+    "plot_attention": "plots",
+    "plot_periodogram": "plots",
+    "plot_scalogram": "plots",
+    "plot_regimes": "plots",
+    "render_html": "html",
+    "render_markdown": "html",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _NAMES)

@@ -1,0 +1,1 @@
+"""Developer utilities: the estimator conformance suite."""
