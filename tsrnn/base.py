@@ -177,15 +177,26 @@ class BaseForecaster(BaseEstimator):
         self._check_fitted()
         h = check_horizon(h)
         levels = check_levels(level)
+        Xf = exog_for_predict(self.panel_, X, h)
+        return self._assemble(self.panel_, h, self._forecast_arrays(h, Xf, levels), levels)
+
+    def _forecast_arrays(self, h: int, Xf: dict, levels: list) -> list[Forecast]:
+        """Raw forecasts of every fitted series, checked for shape and finiteness (used by the backtest)."""
         panel = self.panel_
-        Xf = exog_for_predict(panel, X, h)
         if self._is_global:
             results = self._predict_panel(panel, h, Xf, levels)
         else:
             results = [
                 self._predict_series(st, h, Xf.get(s.uid), levels) for st, s in zip(self.states_, panel.series)
             ]
-        return self._assemble(panel, h, results, levels)
+        name = self.name
+        for s, (mean, _) in zip(panel.series, results):
+            mean = np.asarray(mean, dtype=float)
+            if mean.shape != (h,):
+                raise RuntimeError(f"{name}: series {s.uid!r}: forecast has shape {mean.shape}, expected ({h},)")
+            if not np.isfinite(mean).all():
+                raise ValueError(f"{name}: series {s.uid!r}: the model produced non-finite forecasts")
+        return results
 
     def update(self, y, X=None):
         """Append new observations that follow the fitted ones, without re-estimating parameters.
@@ -237,15 +248,6 @@ class BaseForecaster(BaseEstimator):
 
     def _assemble(self, panel: Panel, h: int, results: list[Forecast], levels: list):
         name = self.name
-        for s, (mean, _) in zip(panel.series, results):
-            mean = np.asarray(mean, dtype=float)
-            if mean.shape != (h,):
-                raise RuntimeError(f"{name}: series {s.uid!r}: forecast has shape {mean.shape}, expected ({h},)")
-            if not np.isfinite(mean).all():
-                raise ValueError(f"{name}: series {s.uid!r}: the model produced non-finite forecasts")
-        cols = [name]
-        for lv in levels:
-            cols += [f"{name}-lo-{lv}", f"{name}-hi-{lv}"]
         if panel.kind == "series":
             s = panel.series[0]
             idx = to_pandas_index(panel, future_index(panel, s, h))

@@ -1,0 +1,131 @@
+"""Forecast accuracy metrics (layer 0): pure, vectorised numpy.
+
+Every point metric reduces over the last axis: 1-D input gives a float, ``(n_series, h)`` input gives one value
+per row. ``y_true`` and ``y_pred`` must have the same shape.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["mae", "rmse", "mape", "smape", "mase", "mase_scale", "owa", "coverage", "pinball_loss", "METRICS"]
+
+
+def _pair(y_true, y_pred):
+    a = np.asarray(y_true, dtype=float)
+    b = np.asarray(y_pred, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"y_true has shape {a.shape} but y_pred has shape {b.shape}")
+    if a.size == 0:
+        raise ValueError("metrics need at least one value")
+    return a, b
+
+
+def _reduce(x: np.ndarray):
+    out = x.mean(axis=-1)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def mae(y_true, y_pred):
+    r"""Mean absolute error, :math:`\frac{1}{h}\sum_t |y_t - \hat y_t|`."""
+    a, b = _pair(y_true, y_pred)
+    return _reduce(np.abs(a - b))
+
+
+def rmse(y_true, y_pred):
+    r"""Root mean squared error, :math:`\sqrt{\frac{1}{h}\sum_t (y_t - \hat y_t)^2}`."""
+    a, b = _pair(y_true, y_pred)
+    return np.sqrt(_reduce((a - b) ** 2))
+
+
+def mape(y_true, y_pred):
+    r"""Mean absolute percentage error in percent, :math:`\frac{100}{h}\sum_t |y_t - \hat y_t| / |y_t|`.
+
+    A zero actual with a non-zero error contributes ``inf`` (MAPE is undefined there); an exact forecast of a
+    zero contributes 0.
+    """
+    a, b = _pair(y_true, y_pred)
+    err = np.abs(a - b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(err == 0, 0.0, err / np.abs(a))
+    return _reduce(100.0 * r)
+
+
+def smape(y_true, y_pred):
+    r"""Symmetric MAPE as defined by the M4 competition, in percent (0 to 200).
+
+    :math:`\mathrm{sMAPE} = \frac{200}{h}\sum_t \frac{|y_t - \hat y_t|}{|y_t| + |\hat y_t|}`; a term where
+    both the actual and the forecast are 0 counts as 0.
+    """
+    a, b = _pair(y_true, y_pred)
+    num = np.abs(a - b)
+    den = np.abs(a) + np.abs(b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(den == 0, 0.0, num / den)
+    return _reduce(200.0 * r)
+
+
+def mase_scale(y_train, season_length: int = 1) -> float:
+    r"""In-sample seasonal-naive MAE, :math:`\frac{1}{n-m}\sum_{t=m+1}^{n} |y_t - y_{t-m}|` (MASE's denominator)."""
+    y = np.asarray(y_train, dtype=float)
+    m = int(season_length)
+    if len(y) <= m:
+        raise ValueError(f"MASE needs more than season_length={m} training values, got {len(y)}")
+    return float(np.mean(np.abs(y[m:] - y[:-m])))
+
+
+def mase(y_true, y_pred, y_train=None, season_length: int = 1, scale=None):
+    r"""Mean absolute scaled error (Hyndman and Koehler, 2006), as in M4.
+
+    :math:`\mathrm{MASE} = \frac{\frac{1}{h}\sum_t |y_t - \hat y_t|}{\frac{1}{n-m}\sum_{t=m+1}^{n}|y_t - y_{t-m}|}`
+    with the in-sample seasonal-naive error of the training series as the scale. Give ``y_train`` (one
+    series) or a precomputed ``scale`` (a float, or one per row for 2-D input). A zero scale (a constant
+    training series) gives ``inf`` for a non-zero error and 0 for an exact forecast.
+    """
+    a, b = _pair(y_true, y_pred)
+    if scale is None:
+        if y_train is None:
+            raise ValueError("mase needs y_train (or a precomputed scale)")
+        scale = mase_scale(y_train, season_length)
+    scale = np.asarray(scale, dtype=float)
+    err = np.abs(a - b).mean(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(err == 0, 0.0, err / scale)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def owa(smape_model, mase_model, smape_naive2, mase_naive2) -> float:
+    r"""Overall weighted average of the M4 competition: the mean of sMAPE and MASE relative to Naive2,
+
+    :math:`\mathrm{OWA} = \tfrac12\left(\frac{\mathrm{sMAPE}}{\mathrm{sMAPE}_{\mathrm{Naive2}}} +
+    \frac{\mathrm{MASE}}{\mathrm{MASE}_{\mathrm{Naive2}}}\right)`, computed on the averages over all series.
+    """
+    return 0.5 * (float(smape_model) / float(smape_naive2) + float(mase_model) / float(mase_naive2))
+
+
+def coverage(y_true, lo, hi):
+    r"""Share of actuals inside their interval, :math:`\frac1h\sum_t \mathbb{1}[l_t \le y_t \le u_t]`."""
+    a, lo_ = _pair(y_true, lo)
+    _, hi_ = _pair(y_true, hi)
+    if (lo_ > hi_).any():
+        raise ValueError("coverage: some lower bounds exceed their upper bounds")
+    return _reduce(((a >= lo_) & (a <= hi_)).astype(float))
+
+
+def pinball_loss(y_true, y_pred, quantile: float):
+    r"""Pinball (quantile) loss, :math:`\frac1h\sum_t \max(q (y_t - \hat y_t), (q - 1)(y_t - \hat y_t))`."""
+    if not 0 < quantile < 1:
+        raise ValueError(f"quantile must lie in (0, 1), got {quantile}")
+    a, b = _pair(y_true, y_pred)
+    d = a - b
+    return _reduce(np.maximum(quantile * d, (quantile - 1) * d))
+
+
+# Point metrics the backtest computes per (series, window): name -> f(y, f, scale).
+METRICS = {
+    "mae": lambda y, f, scale: mae(y, f),
+    "rmse": lambda y, f, scale: rmse(y, f),
+    "mape": lambda y, f, scale: mape(y, f),
+    "smape": lambda y, f, scale: smape(y, f),
+    "mase": lambda y, f, scale: mase(y, f, scale=scale),
+}
