@@ -1,0 +1,140 @@
+"""Numenta Anomaly Benchmark (NAB v1.1 corpus): labelled streams with anomaly windows."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+
+from ._fetch import fetch
+from .registry import NAB_LABELS, NAB_WINDOWS, nab_file
+
+__all__ = ["load_nab", "nab_names"]
+
+_WINDOW_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def _read_json(file, data_home, download_if_missing) -> dict:
+    with open(fetch(file, data_home, download_if_missing), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def nab_names(*, data_home: str | os.PathLike | None = None, download_if_missing: bool = True) -> list[str]:
+    """Series names (``<category>/<file>.csv``) listed in the label file in use (the mirror's or NAB's)."""
+    return sorted(_read_json(NAB_WINDOWS, data_home, download_if_missing))
+
+
+def _select(all_names: list[str], names, category) -> list[str]:
+    if names is None:
+        chosen = list(all_names)
+    else:
+        if isinstance(names, str):
+            names = [names]
+        chosen = []
+        for n in names:
+            key = n if n.endswith(".csv") else f"{n}.csv"
+            hits = [a for a in all_names if a == key or a.rsplit("/", 1)[-1] == key]
+            if len(hits) != 1:
+                raise ValueError(
+                    f"NAB series {n!r} {'is ambiguous' if hits else 'is not in the label file'}; use "
+                    f"'<category>/<file>'. Known: {all_names} (a mirror may hold only part of NAB)"
+                )
+            chosen.append(hits[0])
+    if category is not None:
+        cats = {category} if isinstance(category, str) else set(category)
+        known = {a.split("/", 1)[0] for a in all_names}
+        unknown = cats - known
+        if unknown:
+            raise ValueError(f"unknown NAB category {sorted(unknown)}; known: {sorted(known)}")
+        chosen = [c for c in chosen if c.split("/", 1)[0] in cats]
+    if not chosen:
+        raise ValueError("no NAB series matches the given names and category")
+    return chosen
+
+
+def _in_windows(stamps: np.ndarray, windows: list[tuple[pd.Timestamp, pd.Timestamp]], width=None) -> np.ndarray:
+    """0/1 per stamp: inside some window (``start <= t <= end``), or for bins ``[t, t + width)`` overlapping one."""
+    label = np.zeros(len(stamps), dtype=np.int8)
+    for start, end in windows:
+        s, e = np.datetime64(start, "ns"), np.datetime64(end, "ns")
+        if width is None:
+            label[(stamps >= s) & (stamps <= e)] = 1
+        else:
+            label[(stamps + width > s) & (stamps <= e)] = 1
+    return label
+
+
+def _resample(uid: str, df: pd.DataFrame, rule: str, windows) -> pd.DataFrame:
+    s = df.set_index("ds")["y"].resample(rule).mean().interpolate(method="time")
+    stamps = s.index.to_numpy()
+    width = pd.Timedelta(pd.tseries.frequencies.to_offset(rule)).to_timedelta64()
+    return pd.DataFrame({"unique_id": uid, "ds": s.index, "y": s.to_numpy(),
+                         "label": _in_windows(stamps, windows, width)})
+
+
+def load_nab(
+    names: str | list[str] | None = None,
+    category: str | list[str] | None = None,
+    *,
+    resample: str | None = None,
+    return_labels: bool = False,
+    data_home: str | os.PathLike | None = None,
+    download_if_missing: bool = True,
+):
+    """Load NAB series with their 0/1 anomaly-window labels.
+
+    Parameters
+    ----------
+    names : str or list of str, optional
+        ``"realKnownCause/nyc_taxi"`` (``.csv`` optional) or the bare file name ``"nyc_taxi"``. Default: every
+        series in the label file in use (NAB's 58, or the mirror's subset).
+    category : str or list of str, optional
+        Keep only these categories (``"realKnownCause"``, ``"artificialWithAnomaly"``, ...).
+    resample : str, optional
+        A pandas frequency (``"5min"``, ``"1h"``). ``None`` (default) keeps NAB's stamps as they are: several real
+        series have gaps and jitter, so their stamps are irregular and models that need a regular index will
+        reject them. With a rule, values are averaged per bin ``[t, t + rule)``, empty bins are filled by
+        linear interpolation in time, and a bin is labelled 1 when it overlaps an anomaly window.
+    return_labels : bool
+        Also return the windows and NAB's raw label stamps.
+    data_home, download_if_missing
+        Cache folder and whether to download missing files from NAB's repository (pinned commit).
+
+    Returns
+    -------
+    data : pd.DataFrame
+        Long frame ``unique_id, ds, y, label``: ``unique_id`` is ``<category>/<file>`` without ``.csv``, ``ds`` the
+        stamp (``datetime64``), ``label`` 1 where ``start <= ds <= end`` for one of the series' windows
+        (``combined_windows.json``), else 0.
+    windows : pd.DataFrame, only with ``return_labels``
+        ``unique_id, start, end``: one row per window.
+    points : pd.DataFrame, only with ``return_labels``
+        ``unique_id, ds``: the labelled anomaly stamps (``combined_labels.json``).
+    """
+    all_windows = _read_json(NAB_WINDOWS, data_home, download_if_missing)
+    chosen = _select(sorted(all_windows), names, category)
+    frames, win_rows, point_rows = [], [], []
+    points = _read_json(NAB_LABELS, data_home, download_if_missing) if return_labels else {}
+    for key in chosen:
+        uid = key[: -len(".csv")]
+        raw = pd.read_csv(fetch(nab_file(key), data_home, download_if_missing))
+        df = pd.DataFrame({"unique_id": uid, "ds": pd.to_datetime(raw["timestamp"]).astype("datetime64[ns]"),
+                           "y": raw["value"].astype(np.float64)})
+        windows = [(pd.to_datetime(a, format=_WINDOW_FORMAT), pd.to_datetime(b, format=_WINDOW_FORMAT))
+                   for a, b in all_windows[key]]
+        if resample is None:
+            df["label"] = _in_windows(df["ds"].to_numpy(), windows)
+        else:
+            df = _resample(uid, df, resample, windows)
+        frames.append(df)
+        win_rows += [(uid, a, b) for a, b in windows]
+        point_rows += [(uid, pd.Timestamp(p)) for p in points.get(key, [])]
+    data = pd.concat(frames, ignore_index=True)
+    data["label"] = data["label"].astype(np.int64)
+    if not return_labels:
+        return data
+    windows = pd.DataFrame(win_rows, columns=["unique_id", "start", "end"])
+    pts = pd.DataFrame(point_rows, columns=["unique_id", "ds"])
+    return data, windows, pts
