@@ -1,0 +1,345 @@
+"""ARIMA family: :class:`ARIMA` with fixed orders (on statsmodels) and :class:`AutoARIMA` (fast stepwise search).
+
+A seasonal ARIMA(p, d, q)(P, D, Q)_m model with regressors ``X`` is (regression with ARIMA errors)
+
+.. math::
+
+    y_t = X_t \\beta + \\eta_t, \\qquad
+    \\phi(B)\\Phi(B^m)(1-B)^d(1-B^m)^D \\eta_t = \\theta(B)\\Theta(B^m) e_t, \\quad e_t \\sim N(0, \\sigma^2).
+
+AR, MA and ARMA are the special orders ``(p, 0, 0)``, ``(0, 0, q)`` and ``(p, 0, q)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..base import BaseForecaster, gaussian_intervals
+from . import _arima_kernels as K
+
+__all__ = ["ARIMA", "AutoARIMA"]
+
+
+def _quiet():
+    """Context that silences statsmodels' convergence / frequency chatter during a fit."""
+    cm = warnings.catch_warnings()
+    cm.__enter__()
+    warnings.simplefilter("ignore")
+    return cm
+
+
+def _check_order(order, n: int, owner: str, what: str) -> tuple:
+    try:
+        t = tuple(int(v) for v in order)
+        bad = len(t) != n or any(v < 0 for v in t) or any(isinstance(v, bool) for v in order)
+    except (TypeError, ValueError):
+        bad = True
+    if bad:
+        raise ValueError(f"{owner}: {what} must be a tuple of {n} non-negative integers, got {order!r}")
+    return t
+
+
+class ARIMA(BaseForecaster):
+    """Seasonal ARIMA with fixed orders, estimated by exact maximum likelihood (statsmodels state space).
+
+    Forecasts are those of :class:`statsmodels.tsa.arima.model.ARIMA` with the same orders and trend.
+
+    Parameters
+    ----------
+    order : tuple (p, d, q), default (1, 0, 0)
+    seasonal_order : tuple (P, D, Q, m), default (0, 0, 0, 0)
+    trend : {None, "n", "c", "t", "ct"}, default None
+        statsmodels' trend; ``None`` means a constant when there is no differencing, none otherwise.
+    n_jobs : int, default 1
+        Series fitted in parallel (panels).
+
+    Attributes
+    ----------
+    states_ : list of dict
+        Per series: the estimated ``params`` (statsmodels order) and the history.
+    """
+
+    _supports_exog = True
+
+    def __init__(self, order=(1, 0, 0), seasonal_order=(0, 0, 0, 0), trend=None, n_jobs: int = 1):
+        self.order = order
+        self.seasonal_order = seasonal_order
+        self.trend = trend
+        self.n_jobs = n_jobs
+
+    def _orders(self):
+        p, d, q = _check_order(self.order, 3, "ARIMA", "order")
+        P, D, Q, m = _check_order(self.seasonal_order, 4, "ARIMA", "seasonal_order")
+        if (P or D or Q) and m < 2:
+            raise ValueError(f"ARIMA: a seasonal order needs a period m >= 2, got seasonal_order={self.seasonal_order}")
+        return (p, d, q), (P, D, Q, m)
+
+    def _min_length(self) -> int:
+        (p, d, q), (P, D, Q, m) = self._orders()
+        n_par = p + q + P + Q + 2
+        return d + D * m + max(p + P * m, q + Q * m) + n_par
+
+    def _model(self, y, X):
+        from statsmodels.tsa.arima.model import ARIMA as SMARIMA
+
+        order, sorder = self._orders()
+        return SMARIMA(y, exog=X, order=order, seasonal_order=sorder, trend=self.trend)
+
+    def _fit_series(self, y, X):
+        cm = _quiet()
+        try:
+            res = self._model(y, X).fit()
+        finally:
+            cm.__exit__(None, None, None)
+        return {"params": np.asarray(res.params), "y": y, "X": X}
+
+    def _update_series(self, state, y, X, n_new):
+        return {"params": state["params"], "y": y, "X": X}
+
+    def _predict_series(self, state, h, X, levels):
+        if state["X"] is not None and X is None:
+            raise ValueError("ARIMA: fitted with exogenous regressors, so predict needs their future values X")
+        cm = _quiet()
+        try:
+            res = self._model(state["y"], state["X"]).filter(state["params"])
+            fc = res.get_forecast(h, exog=X)
+        finally:
+            cm.__exit__(None, None, None)
+        mean = np.asarray(fc.predicted_mean, dtype=float)
+        se = np.sqrt(np.asarray(fc.var_pred_mean, dtype=float))
+        return mean, gaussian_intervals(mean, se, levels)
+
+
+class AutoARIMA(BaseForecaster):
+    """Automatic seasonal ARIMA in the stepwise spirit of Hyndman & Khandakar (2008).
+
+    1. ``D`` from the STL seasonal strength (``> 0.64``, ``forecast::nsdiffs``' default), then ``d`` from
+       repeated KPSS tests at 5 % on the seasonally differenced series.
+    2. Stepwise search over ``(p, q, P, Q)`` and the constant: start from (2,2)(1,1), (0,0)(0,0),
+       (1,0)(1,0), (0,1)(0,1); move to the best neighbour (each order ±1, p and q together, P and Q together,
+       constant on/off) while the information criterion improves. Candidates are ranked by conditional sum
+       of squares (CSS) fits with a vectorised kernel, warm-started from the current best model, on a common
+       conditioning window so that their criteria are comparable.
+    3. The chosen model gets one exact maximum-likelihood fit (statsmodels SARIMAX on the differenced series,
+       started at the CSS estimate) when ``method="css-ml"``. ``method="auto"`` (default) does so only when the
+       state dimension ``max(p + mP, q + mQ + 1)`` is at most ``13``: for hourly data with a 24-period
+       seasonal part the Kalman filter of statsmodels costs seconds to tens of seconds per fit, and the CSS
+       estimate (on several hundred observations) forecasts as well (see ``benchmarks/auto_arima_speed.py``).
+
+    Forecasts extend the ARMA recursion and integrate back; intervals use the psi weights of the integrated
+    model, ``se_h^2 = sigma^2 * sum_{j<h} psi_j^2``.
+
+    Parameters
+    ----------
+    season_length : int or "auto", default 1
+        The period ``m``; ``"auto"`` takes the strongest period of :func:`tsrnn.features.detect_seasonality`.
+    max_p, max_q, max_P, max_Q, max_order : int
+        Bounds of the search (``max_order`` bounds ``p + q + P + Q``).
+    max_d, max_D : int
+        Bounds on the orders of differencing.
+    d, D : int or None
+        Fixed orders of differencing (``None`` chooses them by test).
+    ic : {"aicc", "aic", "bic"}, default "aicc"
+    method : {"auto", "css-ml", "css"}, default "auto"
+        ``"css"`` skips the final maximum-likelihood fit (fastest); ``"css-ml"`` always does it.
+    stepwise : bool, default True
+        ``False`` evaluates every order within the bounds (slow; for checks).
+    n_jobs : int, default 1
+
+    Attributes
+    ----------
+    states_ : list of dict
+        Per series: the chosen ``spec`` (a :class:`tsrnn.models._arima_kernels.Spec`), ``params``, ``sigma2``
+        and the ``ic`` value.
+    """
+
+    def __init__(self, season_length=1, max_p: int = 5, max_q: int = 5, max_P: int = 2, max_Q: int = 2,
+                 max_order: int = 5, max_d: int = 2, max_D: int = 1, d=None, D=None, ic: str = "aicc",
+                 method: str = "auto", stepwise: bool = True, n_jobs: int = 1):
+        self.season_length = season_length
+        self.max_p = max_p
+        self.max_q = max_q
+        self.max_P = max_P
+        self.max_Q = max_Q
+        self.max_order = max_order
+        self.max_d = max_d
+        self.max_D = max_D
+        self.d = d
+        self.D = D
+        self.ic = ic
+        self.method = method
+        self.stepwise = stepwise
+        self.n_jobs = n_jobs
+
+    # -------------------------------------------------------------------------------- checks
+    def _check(self):
+        if self.ic not in ("aicc", "aic", "bic"):
+            raise ValueError(f"AutoARIMA: ic must be 'aicc', 'aic' or 'bic', got {self.ic!r}")
+        if self.method not in ("auto", "css-ml", "css"):
+            raise ValueError(f"AutoARIMA: method must be 'auto', 'css-ml' or 'css', got {self.method!r}")
+        m = self.season_length
+        if not (m == "auto" or (isinstance(m, (int, np.integer)) and not isinstance(m, bool) and m >= 1)):
+            raise ValueError(f"AutoARIMA: season_length must be a positive integer or 'auto', got {m!r}")
+
+    def _min_length(self) -> int:
+        self._check()
+        return 8
+
+    def _period(self, y) -> int:
+        if self.season_length != "auto":
+            return int(self.season_length)
+        from ..features import detect_seasonality
+
+        cands = [int(c) for c in detect_seasonality(y) if 2 <= int(c) <= len(y) // 3]
+        return cands[0] if cands else 1
+
+    # -------------------------------------------------------------------------------- search
+    def _score(self, loglik: float, k: int, n: int) -> float:
+        if self.ic == "aic":
+            return -2 * loglik + 2 * k
+        if self.ic == "bic":
+            return -2 * loglik + k * np.log(n)
+        return -2 * loglik + 2 * k + (2 * k * (k + 1) / (n - k - 1) if n - k - 1 > 0 else np.inf)
+
+    def _fit_series(self, y, X):
+        self._check()
+        m = self._period(y)
+        n = len(y)
+        seasonal = m > 1 and n >= 2 * m + 2
+        if not seasonal:
+            m = 1
+        D = self.D if self.D is not None else (K.nsdiffs(y, m, self.max_D) if seasonal else 0)
+        D = D if seasonal else 0
+        yd = K.difference(y, 0, D, m)
+        d = self.d if self.d is not None else K.ndiffs(yd, self.max_d)
+        w = K.difference(y, d, D, m)
+        if len(w) < 4:
+            raise ValueError(f"AutoARIMA: series of {n} observations is too short after differencing (d={d}, D={D})")
+        max_P = self.max_P if seasonal else 0
+        max_Q = self.max_Q if seasonal else 0
+        # the common conditioning window of the ranking: what the largest model needs, at most half the data
+        ncond = min(self.max_p + m * max_P, len(w) // 2)
+        max_P = min(max_P, max(0, (ncond - 0) // m)) if seasonal else 0
+        allow_mean = d + D <= 1
+        fits: dict = {}
+
+        def evaluate(p, q, P, Q, mean, x0=None):
+            key = (p, q, P, Q, mean)
+            if key in fits:
+                return fits[key][0]
+            spec = K.Spec(p, d, q, P, D, Q, m, mean)
+            if (p > self.max_p or q > self.max_q or P > max_P or Q > max_Q or min(key[:4]) < 0
+                    or p + q + P + Q > self.max_order or spec.ncond > ncond or (mean and not allow_mean)):
+                fits[key] = (np.inf, None)
+                return np.inf
+            x, sigma2, ok = K.fit_css(w, spec, x0=x0)
+            score = np.inf
+            if ok and sigma2 > 0:
+                e = K.css_residuals(x, w, spec)[ncond - spec.ncond:]
+                nu = len(e)
+                s2 = float(e @ e / nu)
+                if s2 > 0:
+                    loglik = -0.5 * nu * (np.log(2 * np.pi * s2) + 1)
+                    score = self._score(loglik, spec.n_params + 1, nu)
+            fits[key] = (score, (spec, x, sigma2))
+            return score
+
+        def warm(key_from, key_to):
+            """Starting values for ``key_to`` from the fit of ``key_from`` (shared coefficients kept)."""
+            res = fits.get(key_from, (None, None))[1]
+            if res is None:
+                return None
+            spec, x, _ = res
+            ar, ma, sar, sma, mu = spec.split(x)
+            p, q, P, Q, mean = key_to
+
+            def fitlen(v, k):
+                return np.r_[v[:k], np.zeros(max(0, k - len(v)))]
+
+            out = np.r_[fitlen(ar, p), fitlen(ma, q), fitlen(sar, P), fitlen(sma, Q)]
+            if mean:
+                out = np.r_[out, mu if spec.mean else float(np.mean(w))]
+            return out
+
+        if self.stepwise:
+            starts = [(2, 2, 1, 1), (0, 0, 0, 0), (1, 0, 1, 0), (0, 1, 0, 1)]
+            if not seasonal:
+                starts = [(p, q, 0, 0) for p, q, _, _ in starts]
+            best, best_score = None, np.inf
+            for p, q, P, Q in starts:
+                key = (min(p, self.max_p), min(q, self.max_q), min(P, max_P), min(Q, max_Q), allow_mean)
+                s = evaluate(*key)
+                if s < best_score:
+                    best, best_score = key, s
+            for _ in range(100):
+                if best is None:
+                    break
+                p, q, P, Q, c = best
+                moves = [(p + a, q + b, P + A, Q + B, c) for a, b, A, B in
+                         [(-1, 0, 0, 0), (1, 0, 0, 0), (0, -1, 0, 0), (0, 1, 0, 0), (-1, -1, 0, 0), (1, 1, 0, 0),
+                          (0, 0, -1, 0), (0, 0, 1, 0), (0, 0, 0, -1), (0, 0, 0, 1), (0, 0, -1, -1), (0, 0, 1, 1)]]
+                if allow_mean:
+                    moves.append((p, q, P, Q, not c))
+                improved = False
+                for key in moves:
+                    s = evaluate(*key, x0=warm(best, key)) if key not in fits else fits[key][0]
+                    if s < best_score - 1e-9:
+                        best, best_score, improved = key, s, True
+                if not improved:
+                    break
+        else:
+            for p in range(self.max_p + 1):
+                for q in range(self.max_q + 1):
+                    for P in range(max_P + 1):
+                        for Q in range(max_Q + 1):
+                            for c in ([True, False] if allow_mean else [False]):
+                                evaluate(p, q, P, Q, c)
+        ranked = sorted(((s, k) for k, (s, r) in fits.items() if r is not None and np.isfinite(s)),
+                        key=lambda t: t[0])
+        if not ranked:  # nothing admissible: white noise on the differenced series
+            spec = K.Spec(0, d, 0, 0, D, 0, m, allow_mean)
+            x, sigma2, _ = K.fit_css(w, spec)
+            return {"spec": spec, "params": x, "sigma2": sigma2, "ic": np.nan, "y": y}
+        score, key = ranked[0]
+        spec, x, sigma2 = fits[key][1]
+        small = max(spec.p + spec.m * spec.P, spec.q + spec.m * spec.Q + 1) <= 13
+        if self.method == "css-ml" or (self.method == "auto" and small):
+            x, sigma2 = self._mle(w, spec, x, sigma2)
+        return {"spec": spec, "params": x, "sigma2": sigma2, "ic": score, "y": y}
+
+    @staticmethod
+    def _mle(w, spec: K.Spec, x, sigma2):
+        """One exact-likelihood fit (statsmodels SARIMAX on the differenced series), started at the CSS fit."""
+        from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+        ar, ma, sar, sma, mu = spec.split(x)
+        exog = np.ones((len(w), 1)) if spec.mean else None
+        cm = _quiet()
+        try:
+            mod = SARIMAX(w, exog=exog, order=(spec.p, 0, spec.q),
+                          seasonal_order=(spec.P, 0, spec.Q, spec.m) if spec.m > 1 else (0, 0, 0, 0))
+            mod.ssm.filter_chandrasekhar = spec.m > 1
+            start = np.r_[[mu] if spec.mean else [], ar, ma, sar, sma, sigma2]
+            res = mod.fit(start_params=start, disp=False, maxiter=50)
+            par = np.asarray(res.params)
+        except (ValueError, np.linalg.LinAlgError):  # pragma: no cover - keep the CSS estimate
+            return x, sigma2
+        finally:
+            cm.__exit__(None, None, None)
+        k0 = int(spec.mean)
+        arma = par[k0:k0 + spec.n_arma]
+        new = np.r_[arma, par[:1]] if spec.mean else arma
+        s2 = float(par[-1])
+        if not (np.all(np.isfinite(new)) and s2 > 0 and K._admissible(new, spec)):
+            return x, sigma2
+        e = K.css_residuals(new, w, spec)
+        return new, float(e @ e / len(e)) if len(e) else s2
+
+    def _update_series(self, state, y, X, n_new):
+        return {**state, "y": y}
+
+    def _predict_series(self, state, h, X, levels):
+        mean, se = K.forecast_arma(state["y"], state["params"], state["sigma2"], state["spec"], h)
+        return mean, gaussian_intervals(mean, se, levels)
