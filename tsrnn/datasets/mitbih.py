@@ -7,6 +7,7 @@ beats, escapes), S (supraventricular ectopic), V (ventricular ectopic), F (fusio
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,8 +71,10 @@ def _read_record(name: str, data_home, download_if_missing, sampto) -> ECGRecord
         raise ValueError(f"MIT-BIH record {name}: its .hea/.dat/.atr files are split between the mirror and the "
                          f"cache ({[str(p) for p in paths]}); put all three in one folder")
     base = str(paths[0].with_suffix(""))
-    rec = wfdb.rdrecord(base, sampto=sampto)
-    ann = wfdb.rdann(base, "atr", sampto=sampto)
+    with warnings.catch_warnings():  # wfdb 4.3 uses a pandas keyword that pandas 3.1 deprecates
+        warnings.filterwarnings("ignore", message=".*inplace keyword.*")
+        rec = wfdb.rdrecord(base, sampto=sampto)
+        ann = wfdb.rdann(base, "atr", sampto=sampto)
     signal = pd.DataFrame(rec.p_signal, columns=list(rec.sig_name))
     signal.index.name = "sample"
     annotations = pd.DataFrame({

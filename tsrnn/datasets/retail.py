@@ -39,7 +39,7 @@ _PARENT = {sub: g for g, subs in RETAIL_GROUPS.items() for sub in subs}
 def _from_mirror(wide_path, info_path) -> tuple[pd.DataFrame, pd.DataFrame]:
     wide = pd.read_csv(wide_path, index_col=0)
     info = pd.read_csv(info_path)
-    long = wide.stack().rename("y").reset_index()
+    long = wide.stack().dropna().rename("y").reset_index()
     long.columns = ["ds", "unique_id", "y"]
     long["ds"] = pd.to_datetime(long["ds"], format="%Y-%m")
     return long, info.rename(columns={"Series ID": "unique_id", "State": "state", "Industry": "industry"})
