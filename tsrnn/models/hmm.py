@@ -35,11 +35,14 @@ series is standardised by its own mean and standard deviation (better for panels
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import logging
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from hmmlearn import hmm
 from sklearn.utils import check_random_state
 
 from .._validation import Panel, SeriesData, to_pandas_index, to_pandas_stamps, to_panel
@@ -171,6 +174,31 @@ def rescale_model(model, centre: float, scale: float):
     return out
 
 
+@contextlib.contextmanager
+def _quiet_hmmlearn():
+    """Silence hmmlearn's log messages about EM steps that lower the likelihood by rounding error."""
+    log = logging.getLogger("hmmlearn")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+class _GMMHMM(hmm.GMMHMM):
+    """hmmlearn's ``GMMHMM`` minus its k-means initialisation, which it runs even when ``init_params=""`` asks
+    for none (eleven k-means fits with ``n_init=10`` per model); :meth:`HMMForecaster._initialise` sets the
+    starting values instead."""
+
+    def _init(self, X, lengths=None):
+        if self.init_params:
+            return super()._init(X, lengths)
+        super(hmm.GMMHMM, self)._init(X, lengths)
+        self._init_covar_priors()
+        self._fix_priors_shape()
+
+
 # ------------------------------------------------------------------------------------------ the estimator
 
 
@@ -194,7 +222,7 @@ class HMMForecaster(BaseForecaster):
         Standardise all series together (``model_`` in the units of ``y``) or each series on its own.
     n_init : int, default 3
         EM restarts per number of states; the best likelihood wins. The first starts from the data's quantiles
-        and sticky transitions, later ones from hmmlearn's k-means and random sticky transitions.
+        and sticky transitions, later ones from random quantiles and random sticky transitions.
     n_iter : int, default 200
         Maximum EM iterations per restart.
     tol : float, default 1e-4
@@ -278,39 +306,46 @@ class HMMForecaster(BaseForecaster):
 
     # -------------------------------------------------------------------------------------- fitting
     def _make(self, K: int, seed: int):
-        from hmmlearn import hmm
-
         common = dict(n_components=K, covariance_type=self.covariance_type, n_iter=self.n_iter, tol=self.tol,
                       random_state=seed)
         if self.emission == "gmm":
-            return hmm.GMMHMM(n_mix=self.n_mix, **common)
+            return _GMMHMM(n_mix=self.n_mix, **common)
         return hmm.GaussianHMM(**common)
 
     def _initialise(self, model, K: int, Z: np.ndarray, restart: int, rng) -> None:
-        """Starting values: sticky transitions (0.9 on the diagonal for the first restart, random Dirichlet
-        rows with a heavy diagonal for later ones); for the first Gaussian restart the means sit at the
-        quantiles ``(k + 1/2) / K`` of the data, later restarts use hmmlearn's k-means initialisation."""
-        if K == 1:
-            return
+        """Starting values (no k-means, which is slow for tiny data and thread-hungry).
+
+        Restart 0: state means at the data quantiles ``(k + 1/2) / K``, transitions 0.9 on the diagonal. Later
+        restarts: means at random quantile levels, transition rows drawn from a Dirichlet with a heavy diagonal.
+        Variances are the within-group variance of the data split at the midpoints between the means; with
+        ``emission="gmm"`` a state's components start at its mean ``± 0.5`` within-group standard deviations.
+        """
+        z = Z[:, 0]
         if restart == 0:
-            A = np.full((K, K), 0.1 / (K - 1))
-            np.fill_diagonal(A, 0.9)
+            u = (np.arange(K) + 0.5) / K
+            A = np.full((K, K), 0.1 / max(K - 1, 1))
+            np.fill_diagonal(A, 0.9 if K > 1 else 1.0)
         else:
+            u = np.sort(rng.uniform(0.02, 0.98, size=K))
             A = rng.dirichlet(np.ones(K), size=K) + np.eye(K) * K
             A /= A.sum(axis=1, keepdims=True)
+        means = np.quantile(z, u)
+        cuts = 0.5 * (means[1:] + means[:-1])
+        groups = np.searchsorted(cuts, z)
+        var = max(float(np.mean((z - means[groups]) ** 2)), 1e-2)
         model.startprob_ = np.full(K, 1.0 / K)
         model.transmat_ = A
-        if restart == 0 and self.emission == "gaussian":
-            z = Z[:, 0]
-            edges = np.quantile(z, np.linspace(0, 1, K + 1))
-            bins = np.clip(np.searchsorted(edges, z, side="right") - 1, 0, K - 1)
-            means = np.array([z[bins == k].mean() if (bins == k).any() else edges[k] for k in range(K)])
-            var = max(float(np.mean((z - means[bins]) ** 2)), 1e-3)
+        model.init_params = ""
+        if self.emission == "gaussian":
             model.means_ = means.reshape(K, 1)
             model.covars_ = _type_covars(np.full(K, var), self.covariance_type)
-            model.init_params = ""
-        else:
-            model.init_params = "mcw"
+            return
+        M = self.n_mix
+        offsets = np.linspace(-0.5, 0.5, M) if M > 1 else np.zeros(1)
+        model.weights_ = np.full((K, M), 1.0 / M)
+        model.means_ = (means[:, None] + np.sqrt(var) * offsets[None]).reshape(K, M, 1)
+        shape = {"diag": (K, M, 1), "spherical": (K, M), "full": (K, M, 1, 1), "tied": (K, 1, 1)}
+        model.covars_ = np.full(shape[self.covariance_type], var)
 
     def _fit_K(self, K: int, Z: np.ndarray, lengths: list[int], rs):
         best, best_ll, errors = None, -np.inf, []
@@ -319,7 +354,8 @@ class HMMForecaster(BaseForecaster):
             model = self._make(K, int(seed))
             self._initialise(model, K, Z, restart, np.random.default_rng(int(seed)))
             try:
-                model.fit(Z, lengths)
+                with _quiet_hmmlearn():
+                    model.fit(Z, lengths)
                 ll = model.score(Z, lengths)
             except (ValueError, np.linalg.LinAlgError) as e:  # degenerate restart (an empty state, ...)
                 errors.append(str(e))

@@ -1,0 +1,79 @@
+"""Anomaly detection with a hidden Markov model: the surprise of each observation under the one-step predictive
+distribution of the forward filter.
+
+With the HMM of :class:`tsrnn.models.HMMForecaster` fitted on the training series, the score of stamp ``t`` is
+
+    score_t = -log p(x_t | x_1..x_{t-1}) = -log sum_k p_{t|t-1}[k] b_k(x_t),
+
+the negative one-step predictive log density (in the units of the observations). It is computed by the
+forward recursion, which only ever looks backwards: appending future data never changes a past score. A value
+that is unlikely under every state the chain could be in is anomalous; a regime change that the transition
+matrix makes plausible is not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import Panel, SeriesData
+from ..base import BaseDetector
+from ..models.hmm import HMMForecaster
+
+__all__ = ["HMMDetector"]
+
+
+class HMMDetector(BaseDetector):
+    """Negative one-step predictive log-likelihood of an HMM as the anomaly score.
+
+    Parameters
+    ----------
+    n_states : "auto", int or sequence of int, default "auto"
+        Number of hidden states; ``"auto"`` picks by BIC among 1..6 (see :class:`~tsrnn.models.HMMForecaster`).
+    emission : {"gaussian", "gmm"}, default "gaussian"
+    on : {"levels", "differences", "returns"}, default "levels"
+        What the HMM models. With differences/returns the first stamp of a series has no observation: score 0.
+    covariance_type : str, default "diag"
+    n_mix : int, default 2
+    scale : {"global", "series"}, default "series"
+        Standardise each training series on its own (default) or all together. A series not seen in ``fit`` is
+        scored with the pooled training scale (never with statistics of its own future).
+    n_init : int, default 2
+    contamination : float, default 0.01
+        Share of training stamps above ``threshold_``.
+    random_state : int, RandomState or None
+
+    Attributes
+    ----------
+    forecaster_ : HMMForecaster
+        The fitted HMM (``forecaster_.model_``).
+    threshold_ : float
+    """
+
+    def __init__(self, n_states="auto", emission: str = "gaussian", on: str = "levels",
+                 covariance_type: str = "diag", n_mix: int = 2, scale: str = "series", n_init: int = 2,
+                 contamination: float = 0.01, random_state=None):
+        self.n_states = n_states
+        self.emission = emission
+        self.on = on
+        self.covariance_type = covariance_type
+        self.n_mix = n_mix
+        self.scale = scale
+        self.n_init = n_init
+        self.contamination = contamination
+        self.random_state = random_state
+
+    def _min_length(self) -> int:
+        return 2 if self.on == "levels" else 3
+
+    def _fit(self, panel: Panel) -> None:
+        if not 0 <= self.contamination < 1:
+            raise ValueError(f"HMMDetector: contamination must be in [0, 1), got {self.contamination!r}")
+        est = HMMForecaster(n_states=self.n_states, emission=self.emission, on=self.on,
+                            covariance_type=self.covariance_type, n_mix=self.n_mix, scale=self.scale,
+                            n_init=self.n_init, random_state=self.random_state)
+        est._fit_validated(panel)
+        self.forecaster_ = est
+
+    def _score_series(self, s: SeriesData) -> np.ndarray:
+        neg = -self.forecaster_._log_predictive(s)
+        return neg if self.on == "levels" else np.r_[0.0, neg]
