@@ -109,13 +109,28 @@ class FourierForecaster(BaseForecaster):
             return [int(k) for k in orders]
         n = len(y)
         grids = [range(1, max(1, min(int(self.max_order), int((p - 1) // 2))) + 1) for p in periods]
+        # one design with every candidate column; each combination solves its small normal equations
+        max_orders = [g[-1] for g in grids]
+        full = self._design(t, periods, max_orders, X)
+        base = 2 if self.trend else 1
+        # (period index, k) of each sin and cos column, in design order
+        owner = np.array([(periods.index(p), k) for p, k in _harmonics(periods, max_orders) for _ in "sc"],
+                         dtype=int).reshape(-1, 2)
+        n_fourier = len(owner)
+        G, b, yy = full.T @ full, full.T @ y, float(y @ y)
         best, best_orders = np.inf, [1] * len(periods)
         for combo in itertools.product(*grids):
-            D = self._design(t, periods, combo, X)
-            if D.shape[1] >= n - 3:
+            keep = np.ones(full.shape[1], dtype=bool)
+            if n_fourier:
+                keep[base: base + n_fourier] = owner[:, 1] <= np.asarray(combo)[owner[:, 0]]
+            k = int(keep.sum())
+            if k >= n - 3:
                 continue
-            beta, *_ = np.linalg.lstsq(D, y, rcond=None)
-            score = _aicc(float(np.sum((y - D @ beta) ** 2)), n, D.shape[1])
+            try:
+                beta = np.linalg.solve(G[np.ix_(keep, keep)], b[keep])
+            except np.linalg.LinAlgError:
+                continue
+            score = _aicc(yy - float(beta @ b[keep]), n, k)
             if score < best:
                 best, best_orders = score, list(combo)
         return best_orders
