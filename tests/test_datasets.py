@@ -293,6 +293,11 @@ def test_ucr_download_path_extracts_from_zip(tmp_path, no_mirror, monkeypatch):
     Xtr, ytr, Xte, yte = load_ucr("Toy")
     assert Xtr.shape == (3, 5) and list(ytr) == [1, 2, 1]
     np.testing.assert_array_equal(Xtr[1], np.arange(5) * 2)
+    home = tmp_path / "home/ucr/Toy"
+    assert sorted(p.name for p in home.iterdir()) == ["Toy.zip", "Toy_TEST.txt", "Toy_TRAIN.txt"]
+    (tmp_path / "srv/Toy.zip").unlink()
+    (home / "Toy.zip").unlink()
+    assert load_ucr("Toy")[0].shape == (3, 5)  # read from the cache, no archive needed
 
 
 # ---------------------------------------------------------------------------------------------------- make_ecg

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -67,9 +68,13 @@ def _split_files(name: str, home, download_if_missing) -> tuple[Path, Path]:
         want = {part: [m for m in members if PurePosixPath(m).name == f"{name}_{part}.{ext}"]
                 for part in ("TRAIN", "TEST")}
         if all(len(v) == 1 for v in want.values()):
-            dest = data_home(home) / folder / "extracted"
-            tr, te = safe_extract(archive, dest, [want["TRAIN"][0], want["TEST"][0]])
-            return tr, te
+            dest = data_home(home) / folder
+            extracted = safe_extract(archive, dest / ".extract", [want["TRAIN"][0], want["TEST"][0]])
+            final = [dest / f"{name}_{part}.{ext}" for part in ("TRAIN", "TEST")]
+            for src, dst in zip(extracted, final):  # flat layout, found by find_local next time
+                os.replace(src, dst)
+            shutil.rmtree(dest / ".extract", ignore_errors=True)
+            return final[0], final[1]
     raise DatasetNotFoundError(f"archive {archive} has no {name}_TRAIN/_TEST file in .txt, .tsv or .ts format")
 
 
