@@ -147,9 +147,8 @@ def test_n_step_forecast_equals_hand_propagation(auto_fit):
         assert out["HMMForecaster"].iloc[j - 1] == pytest.approx(p @ mu, rel=1e-10)
         for lv in (80, 95):
             lo, hi = out[f"HMMForecaster-lo-{lv}"].iloc[j - 1], out[f"HMMForecaster-hi-{lv}"].iloc[j - 1]
-            cdf = lambda v: float(p @ stats.norm.cdf(v, mu, sd))  # noqa: E731
-            assert cdf(lo) == pytest.approx(0.5 - lv / 200, abs=1e-9)
-            assert cdf(hi) == pytest.approx(0.5 + lv / 200, abs=1e-9)
+            assert float(p @ stats.norm.cdf(lo, mu, sd)) == pytest.approx(0.5 - lv / 200, abs=1e-9)
+            assert float(p @ stats.norm.cdf(hi, mu, sd)) == pytest.approx(0.5 + lv / 200, abs=1e-9)
     # far ahead the state distribution is the stationary one
     evals, evecs = np.linalg.eig(A.T)
     stat = np.real(evecs[:, np.argmax(np.real(evals))])
