@@ -132,6 +132,7 @@ def test_nab_selection_and_resampling(mirror):
         load_nab("no_such_series")
 
 
+@pytest.mark.filterwarnings("ignore:.*inplace keyword:DeprecationWarning")
 def test_mitbih_records_match_annotations(mirror):
     import wfdb
 

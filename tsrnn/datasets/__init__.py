@@ -13,6 +13,8 @@ _NAMES = {
     "make_sales": "sales",
     "make_ecg": "ecg",
     "inject_anomalies": "anomalies",
+    "ECGRecord": "mitbih",
+    "beat_windows": "mitbih",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _NAMES)

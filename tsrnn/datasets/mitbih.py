@@ -64,8 +64,6 @@ class ECGRecord:
 
 
 def _read_record(name: str, data_home, download_if_missing, sampto) -> ECGRecord:
-    import wfdb
-
     paths = [fetch(f, data_home, download_if_missing) for f in mitbih_files(name)]
     if len({p.parent for p in paths}) != 1:
         raise ValueError(f"MIT-BIH record {name}: its .hea/.dat/.atr files are split between the mirror and the "
@@ -73,6 +71,8 @@ def _read_record(name: str, data_home, download_if_missing, sampto) -> ECGRecord
     base = str(paths[0].with_suffix(""))
     with warnings.catch_warnings():  # wfdb 4.3 uses a pandas keyword that pandas 3.1 deprecates
         warnings.filterwarnings("ignore", message=".*inplace keyword.*")
+        import wfdb
+
         rec = wfdb.rdrecord(base, sampto=sampto)
         ann = wfdb.rdann(base, "atr", sampto=sampto)
     signal = pd.DataFrame(rec.p_signal, columns=list(rec.sig_name))

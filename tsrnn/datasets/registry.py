@@ -213,7 +213,7 @@ _RECORDS = [
     ),
     DatasetRecord(
         "sales", "sales", "generated (tsrnn.datasets.make_sales / load_sales)", "MIT (tsrnn)", "-",
-        "daily", 7, None, None, "load_sales()", "datasets/sales.md", (),
+        "daily", 7, None, 12, "load_sales()", "datasets/sales.md", (),
         "seeded synthetic retail sales: seasonality, trend, promotions, holidays, intermittent demand",
     ),
     DatasetRecord(
