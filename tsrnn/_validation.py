@@ -7,6 +7,7 @@ message that names the series and the problem, never a bare numpy or statsmodels
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,7 +120,9 @@ def _freq_of_datetimes(ds: pd.DatetimeIndex, uid, freq=None):
     if ds.freq is not None:
         return ds.freq
     if len(ds) >= 3:
-        inferred = pd.infer_freq(ds)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas 3 announces that infer_freq will return an offset
+            inferred = pd.infer_freq(ds)
         if inferred is not None:
             return pd.tseries.frequencies.to_offset(inferred)
     if len(ds) == 2:
@@ -154,7 +157,7 @@ def _check_regular(ds: pd.DatetimeIndex, freq, uid) -> None:
         return
     if isinstance(freq, pd.offsets.Tick):
         step = np.int64(pd.Timedelta(freq).value)
-        diffs = np.diff(ds.asi8)
+        diffs = np.diff(ds.as_unit("ns").asi8)
         if (diffs != step).any():
             i = int(np.flatnonzero(diffs != step)[0]) + 1
             raise ValueError(
@@ -162,7 +165,8 @@ def _check_regular(ds: pd.DatetimeIndex, freq, uid) -> None:
                 f"{ds[i - 1]} is followed by {ds[i]}; resample or fill the gap first"
             )
         return
-    expected = pd.date_range(ds[0], periods=len(ds), freq=freq)
+    ds = ds.as_unit("ns")
+    expected = pd.date_range(ds[0], periods=len(ds), freq=freq).as_unit("ns")
     if not expected.equals(ds.tz_localize(None) if ds.tz is not None and expected.tz is None else ds):
         mismatch = np.flatnonzero(expected.asi8 != ds.asi8)
         i = int(mismatch[0]) if len(mismatch) else 0
@@ -264,6 +268,7 @@ def _panel_from_series(y, X, freq) -> Panel:
 def _stamps_from_index(index, uid, freq):
     """Numpy stamps, step/offset, index type and time zone of a pandas index."""
     if isinstance(index, pd.DatetimeIndex):
+        index = index.as_unit("ns")
         _check_order(index.asi8, uid)
         off = _freq_of_datetimes(index, uid, freq)
         _check_regular(index, off, uid)
@@ -310,6 +315,7 @@ def _panel_from_frame(df: pd.DataFrame, freq) -> Panel:
     if pd.api.types.is_datetime64_any_dtype(ds_col):
         tz = getattr(ds_col.dt, "tz", None)
         ds_all = (ds_col.dt.tz_convert("UTC").dt.tz_localize(None) if tz is not None else ds_col).to_numpy()
+        ds_all = ds_all.astype("datetime64[ns]")
         ds_all = ds_all.astype("datetime64[ns]")
         index_type = "datetime"
     elif pd.api.types.is_integer_dtype(ds_col):
@@ -449,7 +455,7 @@ def future_index(panel: Panel, s: SeriesData, h: int) -> np.ndarray:
         key = (last, off, h)
         out = _FUTURE_CACHE.get(key)
         if out is None:
-            out = pd.date_range(pd.Timestamp(last), periods=h + 1, freq=off)[1:].to_numpy()
+            out = pd.date_range(pd.Timestamp(last), periods=h + 1, freq=off)[1:].as_unit("ns").to_numpy()
             if len(_FUTURE_CACHE) > 4096:
                 _FUTURE_CACHE.clear()
             _FUTURE_CACHE[key] = out
@@ -461,7 +467,7 @@ def future_index(panel: Panel, s: SeriesData, h: int) -> np.ndarray:
 def to_pandas_index(panel: Panel, ds: np.ndarray) -> pd.Index:
     """Numpy stamps back to the pandas index type the user gave."""
     if panel.index_type == "datetime":
-        idx = pd.DatetimeIndex(ds)
+        idx = pd.DatetimeIndex(ds).as_unit("ns")
         if panel.tz is not None:
             idx = idx.tz_localize("UTC").tz_convert(panel.tz)
         if len(idx) >= 3 or len(idx) == 1:

@@ -1,0 +1,152 @@
+"""Every bad input of the contract gets a ValueError/TypeError naming the series and the problem."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsrnn._validation import check_horizon, check_levels, to_panel
+from tsrnn.models import Drift, Naive, SeasonalNaive
+
+
+def _series(n=30, name="sales"):
+    return pd.Series(np.arange(n, dtype=float), index=pd.date_range("2024-01-01", periods=n, freq="D"), name=name)
+
+
+def _frame(n=20, k=2):
+    return pd.concat([pd.DataFrame({"unique_id": f"u{i}", "ds": pd.date_range("2024-01-01", periods=n, freq="h"),
+                                    "y": np.arange(n, dtype=float) + i}) for i in range(k)], ignore_index=True)
+
+
+def test_series_array_and_panel_are_accepted():
+    p = to_panel(_series())
+    assert p.kind == "series" and p.freq.freqstr == "D" and len(p.series[0]) == 30
+    p = to_panel(np.arange(5.0))
+    assert p.index_type == "range" and p.freq == 1
+    p = to_panel(_frame())
+    assert p.kind == "panel" and p.uids == ["u0", "u1"] and p.freq.freqstr == "h"
+    p = to_panel(pd.Series([1.0, 2, 3], index=pd.period_range("2020-01", periods=3, freq="M")))
+    assert p.index_type == "period"
+
+
+@pytest.mark.parametrize("bad, where", [(np.nan, "NaN"), (np.inf, "inf")])
+def test_nan_and_inf_name_series_and_position(bad, where):
+    y = _series()
+    y.iloc[7] = bad
+    with pytest.raises(ValueError, match=r"series 'sales'.*position 7"):
+        to_panel(y)
+    f = _frame()
+    f.loc[25, "y"] = bad
+    with pytest.raises(ValueError, match=rf"series 'u1'.*{where}"):
+        to_panel(f)
+
+
+def test_duplicated_and_unsorted_stamps():
+    y = _series()
+    dup = pd.Series(y.values, index=y.index.where(np.arange(30) != 5, y.index[4]))
+    with pytest.raises(ValueError, match="series 'series': duplicated time stamp"):
+        to_panel(dup)
+    with pytest.raises(ValueError, match="not sorted"):
+        to_panel(y.iloc[::-1])
+    f = _frame()
+    f.loc[3, "ds"] = f.loc[2, "ds"]
+    with pytest.raises(ValueError, match="series 'u0': duplicated"):
+        to_panel(f)
+    f = _frame().iloc[[0, 2, 1, 3]]
+    with pytest.raises(ValueError, match="series 'u0'.*not sorted"):
+        to_panel(f)
+
+
+def test_irregular_stamps_without_frequency():
+    idx = pd.DatetimeIndex(["2024-01-01", "2024-01-02", "2024-01-04", "2024-01-09", "2024-01-10"])
+    with pytest.raises(ValueError, match="series 'series'.*irregular"):
+        to_panel(pd.Series(np.arange(5.0), index=idx))
+    f = _frame()
+    f = f.drop(index=30)  # a gap in u1
+    with pytest.raises(ValueError, match="series 'u1'.*irregular"):
+        to_panel(f)
+
+
+def test_non_numeric_and_empty():
+    with pytest.raises(TypeError, match="series 'x'.*numeric"):
+        to_panel(pd.Series(["a", "b", "c"], index=pd.date_range("2024-01-01", periods=3), name="x"))
+    f = _frame().astype({"y": object})
+    f.loc[5, "y"] = "oops"
+    with pytest.raises(TypeError, match="series 'u0': y must be numeric"):
+        to_panel(f)
+    with pytest.raises(ValueError, match="empty"):
+        to_panel(pd.Series([], dtype=float))
+    with pytest.raises(ValueError, match="empty"):
+        to_panel(_frame().iloc[:0])
+
+
+def test_too_short_names_minimum():
+    with pytest.raises(ValueError, match=r"series 'sales': has 5 observations.*SeasonalNaive\(season_length=7\).*7"):
+        SeasonalNaive(season_length=7).fit(_series(5))
+    with pytest.raises(ValueError, match="needs at least 2"):
+        Drift().fit(_series(1))
+
+
+def test_horizon_and_levels():
+    for h in (0, -3):
+        with pytest.raises(ValueError, match="h must be >= 1"):
+            check_horizon(h)
+    with pytest.raises(TypeError, match="positive integer"):
+        check_horizon(2.5)
+    with pytest.raises(ValueError, match="h must be >= 1"):
+        Naive().fit(_series()).predict(0)
+    assert check_levels([95, 80]) == [80, 95]
+    with pytest.raises(ValueError, match="levels"):
+        check_levels([120])
+
+
+def test_missing_columns_and_wrong_types():
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['unique_id'\]"):
+        to_panel(_frame().drop(columns="unique_id"))
+    with pytest.raises(TypeError, match="pd.Series"):
+        to_panel({"a": 1})
+    with pytest.raises(ValueError, match="1-D"):
+        to_panel(np.zeros((3, 4)))
+
+
+def test_exogenous_columns_missing_at_predict():
+    class ExogNaive(Naive):
+        _supports_exog = True
+
+    y = _series()
+    X = pd.DataFrame({"promo": np.zeros(30), "price": np.ones(30)}, index=y.index)
+    m = ExogNaive().fit(y, X)
+    with pytest.raises(ValueError, match="needs their future values X"):
+        m.predict(3)
+    with pytest.raises(ValueError, match=r"series 'sales'.*\['price'\] missing"):
+        m.predict(3, X=pd.DataFrame({"promo": np.zeros(3)}))
+    with pytest.raises(ValueError, match="fewer than h=3"):
+        m.predict(3, X=pd.DataFrame({"promo": [0.0], "price": [1.0]}))
+    assert len(m.predict(3, X=pd.DataFrame({"promo": np.zeros(3), "price": np.ones(3)}))) == 3
+    with pytest.raises(ValueError, match="does not use exogenous"):
+        Naive().fit(y, X)
+
+
+def test_unknown_unique_id_in_update():
+    m = Naive().fit(_frame())
+    new = pd.DataFrame({"unique_id": ["zz"], "ds": [pd.Timestamp("2024-01-01 20:00")], "y": [1.0]})
+    with pytest.raises(ValueError, match="series 'zz': unknown unique_id"):
+        m.update(new)
+    gap = pd.DataFrame({"unique_id": ["u0"], "ds": [pd.Timestamp("2024-01-02 05:00")], "y": [1.0]})
+    with pytest.raises(ValueError, match="series 'u0': update must continue"):
+        m.update(gap)
+
+
+def test_calendar_frequencies_and_tz():
+    ms = pd.Series(np.arange(24.0), index=pd.date_range("2020-01-01", periods=24, freq="MS"))
+    f = Naive().fit(ms).predict(2)
+    assert list(f.index) == [pd.Timestamp("2022-01-01"), pd.Timestamp("2022-02-01")]
+    tz = pd.Series(np.arange(48.0), index=pd.date_range("2024-03-30", periods=48, freq="h", tz="Europe/Paris"))
+    f = Naive().fit(tz).predict(3)
+    assert str(f.index.tz) == "Europe/Paris" and f.index[0] == tz.index[-1] + pd.Timedelta(hours=1)
+
+
+def test_integer_and_float32_input():
+    f = Naive().fit(np.arange(10, dtype=np.int32)).predict(2)
+    assert list(f.index) == [10, 11] and f.iloc[0] == 9.0
+    f = Naive().fit(np.arange(10, dtype=np.float32)).predict(1)
+    assert f.dtype == np.float64
