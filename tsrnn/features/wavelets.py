@@ -5,6 +5,8 @@
 * :class:`WaveletDenoiser` – wavelet shrinkage (Donoho and Johnstone's universal "VisuShrink" threshold, or
   Chang, Yu and Vetterli's BayesShrink), soft or hard.
 * :func:`cwt_scalogram` – ``|CWT|^2`` over scales for time-frequency plots.
+* :func:`causal_mra` – a shift-invariant, causal additive decomposition (MODWT scaling filter, "a trous"),
+  used by :class:`tsrnn.models.WaveletForecaster`.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .spectral import BaseTransformer
 
-__all__ = ["WaveletFeatures", "WaveletDenoiser", "cwt_scalogram", "mad_sigma", "universal_threshold",
-           "bayes_threshold"]
+__all__ = ["WaveletFeatures", "WaveletDenoiser", "cwt_scalogram", "causal_mra", "mad_sigma",
+           "universal_threshold", "bayes_threshold"]
 
 _STATS = ("energy", "mean", "std", "entropy")
 
@@ -255,3 +257,54 @@ def cwt_scalogram(y, scales=None, wavelet: str = "morl", sampling_period: float 
         raise ValueError("cwt_scalogram: scales must be positive")
     coef, freqs = pywt.cwt(y, scales, wavelet, sampling_period=sampling_period)
     return np.abs(coef) ** 2, np.asarray(freqs)
+
+
+# ------------------------------------------------------------------------------------------------ causal MRA
+
+
+def causal_mra(y, wavelet: str = "haar", level: int = 3) -> np.ndarray:
+    """Shift-invariant, causal additive decomposition ``y = D_1 + ... + D_J + S_J``.
+
+    The MODWT pyramid of scaling coefficients (Percival and Walden, 2000, ch. 5) run as an "a trous" filter
+    bank on past values only:
+
+        c_0 = y,    c_j(t) = sum_l g_l c_{j-1}(t - 2^{j-1} l),    D_j = c_{j-1} - c_j,    S_J = c_J,
+
+    with ``g = rec_lo / sqrt(2)`` the wavelet's scaling filter (it sums to 1). Every component at time ``t``
+    depends only on ``y_0 .. y_t`` (values before the start are taken equal to ``y_0``), so the decomposition of
+    a prefix of ``y`` equals the prefix of the decomposition: there is no boundary effect at the end, which is
+    what forecasting needs. Reconstruction is exact by construction (a telescoping sum).
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+    wavelet : str, default "haar"
+        Any discrete wavelet of PyWavelets.
+    level : int, default 3
+        Number of detail scales ``J``; ``D_j`` holds periods of about ``2^j .. 2^{j+1}`` samples.
+
+    Returns
+    -------
+    ndarray of shape (level + 1, n)
+        Rows ``D_1, ..., D_J, S_J``.
+    """
+    y = np.asarray(y, dtype=float).ravel()
+    if not np.isfinite(y).all():
+        raise ValueError("causal_mra: y contains NaN or inf values")
+    if isinstance(level, (bool, np.bool_)) or not isinstance(level, (int, np.integer)) or level < 1:
+        raise ValueError(f"causal_mra: level must be a positive integer, got {level!r}")
+    g = np.asarray(_check_wavelet(wavelet).rec_lo) / np.sqrt(2.0)
+    n = len(y)
+    out = np.empty((level + 1, n))
+    c = y
+    for j in range(1, level + 1):
+        step = 2 ** (j - 1)
+        pad = step * (len(g) - 1)
+        cp = np.r_[np.full(pad, c[0]), c]
+        nxt = np.zeros(n)
+        for i, gl in enumerate(g):
+            nxt += gl * cp[pad - i * step: pad - i * step + n]
+        out[j - 1] = c - nxt
+        c = nxt
+    out[level] = c
+    return out
