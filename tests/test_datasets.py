@@ -229,6 +229,27 @@ def test_download_verifies_checksum_and_renames(tmp_path, no_mirror):
     assert fetch(good) == path  # second call reads the cache
 
 
+def test_m4_download_path_verifies_the_real_checksum(mirror, tmp_path, monkeypatch):
+    """End to end without a mirror: the M4 files are 'downloaded' from a file:// copy of the repository layout."""
+    from tsrnn.datasets import registry
+
+    srv = tmp_path / "srv"
+    for part, folder in (("train", "Train"), ("test", "Test")):
+        (srv / folder).mkdir(parents=True)
+        (srv / folder / f"Hourly-{part}.csv").write_bytes((mirror / f"m4/hourly/Hourly-{part}.csv").read_bytes())
+    monkeypatch.delenv("TSRNN_DATA_MIRROR")
+    monkeypatch.setattr(registry, "_M4_URL", srv.as_uri())
+    train, test = load_m4("hourly")
+    assert train["unique_id"].nunique() == 414 and len(test) == 414 * 48
+    assert sha256_of(tmp_path / "home/m4/hourly/Hourly-train.csv") == registry._M4_SHA["Hourly-train.csv"]
+    # the same bytes altered upstream: the checksum stops them and nothing lands in the cache
+    (tmp_path / "home/m4/hourly/Hourly-test.csv").unlink()
+    (srv / "Test/Hourly-test.csv").write_bytes(b'"V1","V2"\n"H1","1"\n')
+    with pytest.raises(ChecksumError):
+        load_m4("Hourly")
+    assert sorted(p.name for p in (tmp_path / "home/m4/hourly").iterdir()) == ["Hourly-train.csv"]
+
+
 def test_checksum_mismatch_leaves_cache_clean(tmp_path, no_mirror):
     src = tmp_path / "src.csv"
     src.write_bytes(b"tampered")
