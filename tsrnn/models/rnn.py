@@ -1,0 +1,399 @@
+r"""RNNForecaster: one recurrent network trained across all series of a panel (a *global* model).
+
+Each series is scaled on its own (``scaler``), cut into windows of ``window`` steps (``tsrnn.features.make_windows``),
+and the windows of all series are mixed in the mini-batches of :func:`tsrnn.nn.fit_module`. At step ``t`` the
+network reads ``z_t = [y_t, x_t]`` (scaled value and exogenous regressors) for the ``window`` last steps; a linear
+head maps the last hidden state ``h_t`` and the regressors of the steps to forecast to the output:
+
+.. math::  \hat y_{t+1:t+H} = W [h_t, x_{t+1:t+H}] + b
+
+with ``H = 1`` for ``strategy="recursive"`` (each forecast is fed back as the next input) and ``H = horizon`` for
+``strategy="mimo"`` (all steps at once; longer horizons continue block by block).
+
+The output head and its loss are pluggable (:data:`HEADS`): ``"mse"`` and ``"mae"`` give a point forecast with
+intervals from the per-series residual spread, ``sigma_h = sigma_1 sqrt(h)``; ``"gaussian"`` outputs ``(mu, log
+sigma)`` trained by the Gaussian negative log-likelihood; ``"quantile"`` outputs the ``quantiles`` trained by the
+pinball loss (the median is the point forecast). For the two probabilistic heads the intervals are quantiles of
+``n_samples`` Monte Carlo sample paths (each sampled value fed back for the recursive strategy).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..base import BaseForecaster, gaussian_intervals
+from ..features import make_windows
+from ..nn.recurrent import CELL_NAMES, RNN
+from ..nn.training import fit_module, seed_from, seeded
+
+__all__ = ["RNNForecaster", "HEADS", "Head"]
+
+_CELL_ALIASES = {"peephole": "peephole_lstm", "tanh": "elman", "rnn": "elman"}
+
+
+# ----------------------------------------------------------------------------------------------- output heads
+class Head:
+    """An output head: how many numbers per step, the training loss, the point forecast, and sampling.
+
+    ``out`` has shape ``(batch, H, n_out)``, ``y`` ``(batch, H)``. ``sample`` returns ``(batch, H)`` draws or
+    ``None`` for point heads (intervals then come from residuals).
+    """
+
+    n_out = 1
+    probabilistic = False
+
+    def __init__(self, est: RNNForecaster):
+        self.est = est
+
+    def loss(self, out, y):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def point(self, out):
+        return out[..., 0]
+
+    def sample(self, out, gen):
+        return None
+
+
+class MSEHead(Head):
+    def loss(self, out, y):
+        return nn.functional.mse_loss(out[..., 0], y)
+
+
+class MAEHead(Head):
+    def loss(self, out, y):
+        return nn.functional.l1_loss(out[..., 0], y)
+
+
+class GaussianHead(Head):
+    r"""``(mu, log sigma)`` trained by ``mean(log sigma + (y - mu)^2 / (2 sigma^2))`` (the NLL up to a constant)."""
+
+    n_out = 2
+    probabilistic = True
+
+    def loss(self, out, y):
+        mu, log_sigma = out[..., 0], out[..., 1].clamp(-7.0, 7.0)
+        return (log_sigma + 0.5 * ((y - mu) * torch.exp(-log_sigma)) ** 2).mean()
+
+    def sample(self, out, gen):
+        mu, sigma = out[..., 0], torch.exp(out[..., 1].clamp(-7.0, 7.0))
+        return mu + sigma * torch.randn(mu.shape, generator=gen, dtype=mu.dtype)
+
+
+class QuantileHead(Head):
+    r"""The quantiles ``q`` of ``quantiles`` trained by the pinball loss ``max(q (y - f), (q - 1)(y - f))``."""
+
+    probabilistic = True
+
+    def __init__(self, est):
+        super().__init__(est)
+        q = sorted(set(float(v) for v in (est.quantiles or (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)))
+                   | {0.5})
+        if not all(0.0 < v < 1.0 for v in q):
+            raise ValueError(f"RNNForecaster: quantiles must lie in (0, 1), got {q}")
+        self.q = torch.tensor(q)
+        self.n_out = len(q)
+
+    def loss(self, out, y):
+        diff = y.unsqueeze(-1) - out
+        q = self.q.to(out.device, out.dtype)
+        return torch.maximum(q * diff, (q - 1.0) * diff).mean()
+
+    def point(self, out):
+        return out[..., int(torch.searchsorted(self.q, torch.tensor(0.5)))]
+
+    def sample(self, out, gen):
+        """Inverse-CDF draw: ``u ~ U(q_1, q_K)`` interpolated linearly between the (sorted) predicted quantiles."""
+        vals, _ = out.sort(dim=-1)
+        q = self.q.to(out.dtype)
+        u = q[0] + (q[-1] - q[0]) * torch.rand(out.shape[:-1], generator=gen, dtype=out.dtype)
+        k = torch.searchsorted(q, u.contiguous()).clamp(1, len(q) - 1)
+        lo, hi = q[k - 1], q[k]
+        vlo = vals.gather(-1, (k - 1).unsqueeze(-1)).squeeze(-1)
+        vhi = vals.gather(-1, k.unsqueeze(-1)).squeeze(-1)
+        return vlo + (vhi - vlo) * (u - lo) / (hi - lo)
+
+
+#: loss name -> head class; new output modes (e.g. a categorical head) plug in here
+HEADS: dict[str, type[Head]] = {"mse": MSEHead, "mae": MAEHead, "gaussian": GaussianHead, "quantile": QuantileHead}
+
+
+# ----------------------------------------------------------------------------------------------- network
+class WindowNet(nn.Module):
+    """RNN over a window of ``[y, x]`` rows, then a linear head on ``[h_last, x_future]``.
+
+    ``forward(z (B, window, 1 + k), xf (B, H * k)) -> (B, H, n_out)``.
+    """
+
+    def __init__(self, cell, n_features, hidden_size, num_layers, dropout, horizon, n_exog, n_out, cell_options):
+        super().__init__()
+        self.horizon, self.n_out = horizon, n_out
+        self.rnn = RNN(cell, n_features, hidden_size, num_layers, dropout=dropout, **cell_options)
+        self.head = nn.Linear(self.rnn.output_size + horizon * n_exog, horizon * n_out)
+
+    def forward(self, z, xf=None):
+        out, _ = self.rnn(z)
+        last = out[:, -1]
+        if xf is not None and xf.shape[-1]:
+            last = torch.cat([last, xf], dim=-1)
+        return self.head(last).view(z.shape[0], self.horizon, self.n_out)
+
+
+# ----------------------------------------------------------------------------------------------- forecaster
+class RNNForecaster(BaseForecaster):
+    r"""Global recurrent forecaster: one network trained on the windows of every series of the panel.
+
+    Parameters
+    ----------
+    cell : str, default "lstm"
+        ``"lstm"``, ``"gru"``, ``"elman"``, ``"peephole_lstm"``, ``"mut1"``, ``"mut2"``, ``"mut3"``, the LSTM
+        ablations ``"lstm_f"``, ``"lstm_i"``, ``"lstm_o"``, ``"lstm_b"``, or ``"dnc"`` (see :class:`tsrnn.nn.RNN`).
+    hidden_size, num_layers : int, default 32, 1
+    window : int, default 24
+        Input steps per window.
+    strategy : {"recursive", "mimo"}, default "recursive"
+    horizon : int, optional
+        Steps output at once by ``strategy="mimo"`` (required there).
+    scaler : {"standard", "mean", "none"}, default "standard"
+        Per series: ``(y - mean) / std``, ``y / mean(|y|)``, or as is.
+    loss : {"mse", "mae", "gaussian", "quantile"}, default "mse"
+    quantiles : sequence of float, optional
+        Quantile levels of ``loss="quantile"`` (0.5 is always added); default 0.025 .. 0.975.
+    dropout : float, default 0.0
+        Between stacked layers.
+    max_epochs, batch_size, lr, clip_grad_norm, patience, lr_schedule :
+        Training settings of :func:`tsrnn.nn.fit_module`.
+    validation_size : float, default 0.1
+        Fraction of each series' last windows held out for early stopping (0 disables it).
+    max_windows : int, optional
+        Keep only the most recent ``max_windows`` training windows of each series.
+    n_samples : int, default 100
+        Sample paths for the intervals of the probabilistic heads.
+    warm_start : bool, default False
+        A new ``fit`` continues from the weights (and optimiser state) of the previous one.
+    cell_options : dict, optional
+        Passed to the cell (e.g. ``{"memory_size": 16}`` for ``"dnc"``).
+    device : "auto", "cpu" or "cuda"
+        Where to train (the fitted network is kept on the CPU: a GPU-trained model loads anywhere).
+    random_state : int, optional
+    progress : bool, default False
+        A tqdm bar over epochs.
+
+    Attributes
+    ----------
+    module_ : WindowNet (on the CPU)
+    history_ : TrainingHistory
+    loc_, scale_ : dict uid -> float, the per-series scaling
+    sigma_ : dict uid -> (H,) residual standard deviation (scaled units) per output step
+    """
+
+    _is_global = True
+    _supports_exog = True
+
+    def __init__(self, cell: str = "lstm", hidden_size: int = 32, num_layers: int = 1, window: int = 24,
+                 strategy: str = "recursive", horizon: int | None = None, scaler: str = "standard",
+                 loss: str = "mse", quantiles=None, dropout: float = 0.0, max_epochs: int = 50,
+                 batch_size: int = 64, lr: float = 1e-3, clip_grad_norm: float | None = 1.0, patience: int = 10,
+                 lr_schedule: str | None = "plateau", validation_size: float = 0.1, max_windows: int | None = None,
+                 n_samples: int = 100, warm_start: bool = False, cell_options: dict | None = None,
+                 device: str = "auto", random_state=None, progress: bool = False):
+        self.cell = cell
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.window = window
+        self.strategy = strategy
+        self.horizon = horizon
+        self.scaler = scaler
+        self.loss = loss
+        self.quantiles = quantiles
+        self.dropout = dropout
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.clip_grad_norm = clip_grad_norm
+        self.patience = patience
+        self.lr_schedule = lr_schedule
+        self.validation_size = validation_size
+        self.max_windows = max_windows
+        self.n_samples = n_samples
+        self.warm_start = warm_start
+        self.cell_options = cell_options
+        self.device = device
+        self.random_state = random_state
+        self.progress = progress
+
+    # ------------------------------------------------------------------ settings
+    def _out_steps(self) -> int:
+        if self.strategy == "recursive":
+            return 1
+        if self.strategy != "mimo":
+            raise ValueError(f"RNNForecaster: strategy must be 'recursive' or 'mimo', got {self.strategy!r}")
+        if self.horizon is None or int(self.horizon) < 1:
+            raise ValueError("RNNForecaster: strategy='mimo' needs horizon=<steps output at once> (an int >= 1)")
+        return int(self.horizon)
+
+    def _window(self) -> int:
+        w = self.window
+        if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1:
+            raise ValueError(f"RNNForecaster: window must be a positive integer, got {w!r}")
+        return int(w)
+
+    def _min_length(self) -> int:
+        return self._window() + self._out_steps()
+
+    def _cell_name(self) -> str:
+        c = _CELL_ALIASES.get(str(self.cell).lower(), str(self.cell).lower())
+        if c not in CELL_NAMES:
+            raise ValueError(f"RNNForecaster: unknown cell {self.cell!r}; choose one of {CELL_NAMES}")
+        return c
+
+    def _head(self) -> Head:
+        if self.loss not in HEADS:
+            raise ValueError(f"RNNForecaster: loss must be one of {sorted(HEADS)}, got {self.loss!r}")
+        return HEADS[self.loss](self)
+
+    def _scaling(self, y: np.ndarray) -> tuple[float, float]:
+        if self.scaler == "standard":
+            loc, scale = float(np.mean(y)), float(np.std(y))
+        elif self.scaler == "mean":
+            loc, scale = 0.0, float(np.mean(np.abs(y)))
+        elif self.scaler in ("none", None):
+            loc, scale = 0.0, 1.0
+        else:
+            raise ValueError(f"RNNForecaster: scaler must be 'standard', 'mean' or 'none', got {self.scaler!r}")
+        return loc, (scale if scale > 1e-12 else 1.0)
+
+    def _rows(self, s) -> np.ndarray:
+        """``(n, 1 + k)`` rows ``[scaled y, x]`` of one series."""
+        ys = (s.y - self.loc_[s.uid]) / self.scale_[s.uid]
+        return ys[:, None] if s.X is None else np.column_stack([ys, s.X])
+
+    # ------------------------------------------------------------------ fit
+    def _windows(self, panel):
+        """Training and validation arrays ``(z, xf, y)`` over all series, plus each window's series index."""
+        w, H = self._window(), self._out_steps()
+        tr, va = [], []
+        for i, s in enumerate(panel.series):
+            Z, Y = make_windows(self._rows(s), w, H)
+            parts = (Z.astype(np.float32), Y[:, :, 1:].reshape(len(Y), -1).astype(np.float32),
+                     Y[:, :, 0].astype(np.float32), np.full(len(Y), i))
+            m = len(Z)
+            n_val = int(round(self.validation_size * m)) if self.validation_size else 0
+            n_val = min(n_val, m - 1) if m > 1 else 0
+            # training windows whose targets end before the first validation target (no overlap)
+            n_tr = m - n_val - (H - 1 if n_val else 0)
+            n_tr = max(n_tr, 1)
+            lo = 0 if self.max_windows is None else max(0, n_tr - int(self.max_windows))
+            tr.append(tuple(p[lo:n_tr] for p in parts))
+            if n_val:
+                va.append(tuple(p[m - n_val:] for p in parts))
+        cat = lambda rows: tuple(np.concatenate(c) for c in zip(*rows)) if rows else None  # noqa: E731
+        return cat(tr), cat(va)
+
+    def _fit_panel(self, panel) -> None:
+        head = self._head()
+        cell = self._cell_name()
+        self.loc_, self.scale_ = {}, {}
+        for s in panel.series:
+            self.loc_[s.uid], self.scale_[s.uid] = self._scaling(s.y)
+        train, valid = self._windows(panel)
+        k = len(panel.exog_names)
+        H = self._out_steps()
+        seed = seed_from(self.random_state)
+        config = (cell, int(self.hidden_size), int(self.num_layers), self._window(), H, k, head.n_out)
+        if not (self.warm_start and getattr(self, "config_", None) == config):
+            with seeded(seed):
+                self.module_ = WindowNet(cell, 1 + k, int(self.hidden_size), int(self.num_layers),
+                                         float(self.dropout), H, k, head.n_out, dict(self.cell_options or {}))
+            self.optimizer_state_ = None
+        self.config_ = config
+
+        def loss_fn(module, batch):
+            z, xf, y = batch
+            return head.loss(module(z, xf), y)
+
+        self.history_ = fit_module(
+            self.module_, train[:3], valid[:3] if valid else None, loss_fn=loss_fn, max_epochs=int(self.max_epochs),
+            batch_size=int(self.batch_size), lr=float(self.lr), clip_grad_norm=self.clip_grad_norm,
+            patience=self.patience, lr_schedule=self.lr_schedule, random_state=seed + 1, device=self.device,
+            optimizer_state=self.optimizer_state_, progress=self.progress, desc=f"RNNForecaster({cell})")
+        self.optimizer_state_ = self.history_.optimizer_state
+        self.module_.cpu().eval()
+        self.sigma_ = self._residual_sigma(panel, train, valid, head)
+
+    @torch.no_grad()
+    def _residual_sigma(self, panel, train, valid, head) -> dict:
+        """RMS of the scaled residuals per series and output step (the most recent 200 windows of each)."""
+        z, xf, y, sid = (np.concatenate([a, b]) for a, b in zip(train, valid)) if valid else train
+        keep = np.concatenate([np.flatnonzero(sid == i)[-200:] for i in range(len(panel.series))])
+        pred = np.concatenate([
+            head.point(self.module_(torch.from_numpy(z[c]), torch.from_numpy(xf[c]))).numpy()
+            for c in np.array_split(keep, max(1, len(keep) // 4096))
+        ])
+        res, sid = pred - y[keep], sid[keep]
+        return {s.uid: np.sqrt(np.mean(res[sid == i] ** 2, axis=0)) for i, s in enumerate(panel.series)}
+
+    # ------------------------------------------------------------------ predict
+    @torch.no_grad()
+    def _paths(self, z, xf_all, h, head, gen):
+        """Roll the network forward ``h`` steps from windows ``z`` ``(B, w, 1+k)``; ``xf_all`` ``(B, h', k)``.
+
+        ``gen`` None: feed back the point forecast; else feed back sampled values. Returns ``(B, h)``.
+        """
+        H = self._out_steps()
+        k = z.shape[-1] - 1
+        out = []
+        done = 0
+        while done < h:
+            xf = xf_all[:, done:done + H]
+            if xf.shape[1] < H:  # pad the regressors of steps beyond h (their forecasts are discarded)
+                pad = xf[:, -1:].expand(-1, H - xf.shape[1], -1) if xf.shape[1] else z.new_zeros(len(z), H, k)
+                xf = torch.cat([xf, pad], dim=1)
+            o = self.module_(z, xf.reshape(len(z), -1))
+            step = head.point(o) if gen is None else head.sample(o, gen)
+            out.append(step)
+            z = torch.cat([z, torch.cat([step.unsqueeze(-1), xf], dim=-1)], dim=1)[:, -z.shape[1]:]
+            done += H
+        return torch.cat(out, dim=1)[:, :h]
+
+    def _predict_panel(self, panel, h, X, levels):
+        head = self._head()
+        w = self._window()
+        k = len(panel.exog_names)
+        H = self._out_steps()
+        z = torch.from_numpy(np.stack([self._rows(s)[-w:] for s in panel.series]).astype(np.float32))
+        n_fut = -(-h // H) * H
+        if k:
+            xf = np.stack([np.asarray(X[s.uid], dtype=np.float32) for s in panel.series])
+        else:
+            xf = np.zeros((len(panel.series), n_fut, 0), dtype=np.float32)
+        xf = torch.from_numpy(xf)
+        mean = self._paths(z, xf, h, head, None).double().numpy()
+        draws = None
+        if levels and head.probabilistic:
+            S = int(self.n_samples)
+            gen = torch.Generator().manual_seed(seed_from(self.random_state))
+            paths = self._paths(z.repeat_interleave(S, 0), xf.repeat_interleave(S, 0), h, head, gen)
+            draws = paths.double().numpy().reshape(len(panel.series), S, h)
+        results = []
+        steps = np.arange(h)
+        for i, s in enumerate(panel.series):
+            loc, scale = self.loc_[s.uid], self.scale_[s.uid]
+            m = loc + scale * mean[i]
+            if not levels:
+                results.append((m, {}))
+                continue
+            if draws is not None:
+                iv = {}
+                for lv in levels:
+                    a = (1 - lv / 100) / 2
+                    lo, hi = np.quantile(draws[i], [a, 1 - a], axis=0)
+                    iv[lv] = (loc + scale * lo, loc + scale * hi)
+            else:
+                sig = self.sigma_[s.uid]
+                sigma = sig[steps % H] * np.sqrt(1 + steps // H) if H > 1 else sig[0] * np.sqrt(steps + 1)
+                iv = gaussian_intervals(m, scale * sigma, levels)
+            results.append((m, iv))
+        return results
