@@ -388,6 +388,19 @@ def test_make_ecg_ectopic_beats_are_labelled_and_timed():
     assert set(beats.loc[beats.symbol == "V", "aami"]) == {"V"} and set(beats.loc[beats.symbol == "A", "aami"]) == {"S"}
 
 
+def test_make_ecg_heart_rate_variability_has_mcsharry_spectrum():
+    from scipy.signal import periodogram
+
+    for lf_hf, peak in ((0.3, 0.25), (3.0, 0.1)):  # respiratory (HF) or Mayer-wave (LF) dominated
+        _, beats = make_ecg(600, 100, 70, hrv=4.0, noise=0, lf_hf=lf_hf, seed=5)
+        t = beats["time_s"].to_numpy()
+        hr = 60.0 / np.diff(t)
+        assert abs(hr.mean() - 70) < 1 and 3.0 < hr.std() < 5.0
+        grid = np.arange(t[1], t[-1], 0.25)
+        f, p = periodogram(np.interp(grid, t[1:], hr), fs=4, detrend="constant")
+        assert abs(f[np.argmax(p)] - peak) < 0.03
+
+
 def test_make_ecg_is_seeded_and_validates():
     a, ba = make_ecg(5, seed=1)
     b, bb = make_ecg(5, seed=1)

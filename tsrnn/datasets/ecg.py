@@ -67,11 +67,12 @@ def _beat_times(duration_s, heart_rate, hrv, lf_hf, ectopic_rate, kinds, rng):
     rr0 = 60.0 / heart_rate
     pad = 3 * rr0
     hr = _hr_process(int(np.ceil(duration_s + 2 * pad)) + 2, heart_rate, hrv, lf_hf, rng)
+    grid = np.arange(len(hr), dtype=np.float64)
     times, symbols = [-pad], ["N"]
     t = -pad
     pending = None  # interval forced after an ectopic beat
     while t < duration_s + pad:
-        rr = 60.0 / max(hr[int(t + pad)], 20.0)
+        rr = 60.0 / max(float(np.interp(t + pad, grid, hr)), 20.0)
         if pending is not None:
             step, sym, pending = pending, "N", None
         elif symbols[-1] == "N" and ectopic_rate > 0 and rng.random() < ectopic_rate:
