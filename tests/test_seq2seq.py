@@ -1,0 +1,237 @@
+"""Seq2Seq network and Seq2SeqForecaster: teacher forcing is exact, scheduled sampling feeds the model's own
+outputs, attention respects padding, the forecaster follows the estimator contract, learns a seasonal series,
+and the categorical mode gives calibrated intervals on an AR(1)."""
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from tsrnn.models import Naive, Seq2SeqForecaster
+from tsrnn.models.seq2seq import CategoricalHead, bin_grid
+from tsrnn.nn import Seq2Seq, beam_search, greedy
+from tsrnn.nn.training import fit_module, seeded
+
+
+# ----------------------------------------------------------------------------------------------- network
+@pytest.mark.parametrize("cell,bi,att", [("gru", False, None), ("lstm", True, "dot"), ("elman", True, "additive"),
+                                         ("gru", False, "general"), ("lstm", False, "scaled_dot")])
+def test_teacher_forcing_equals_manual_unroll(cell, bi, att):
+    torch.manual_seed(0)
+    m = Seq2Seq(2, 1, 8, cell=cell, num_layers=2, bidirectional=bi, attention=att).eval()
+    x, y0, tgt = torch.randn(3, 7, 2), torch.randn(3, 1), torch.randn(3, 4, 1)
+    out, w = m(x, 4, y0, tgt, teacher_forcing=1.0)
+    st, prev, ref = m.encode(x), y0, []
+    for t in range(4):
+        o, _, st = m.step(prev, st)
+        ref.append(o)
+        prev = tgt[:, t]
+    assert torch.allclose(out, torch.stack(ref, 1), atol=1e-6)
+    free, _ = m(x, 4, y0)  # without targets the decoder reads its own outputs
+    tf0, _ = m(x, 4, y0, tgt, teacher_forcing=0.0)
+    assert torch.allclose(free, tf0, atol=1e-6) and not torch.allclose(free, out)
+    st, prev = m.encode(x), y0
+    for t in range(4):
+        o, _, st = m.step(prev, st)
+        assert torch.allclose(o, free[:, t], atol=1e-6)
+        prev = o
+    if att is None:
+        assert w is None
+    else:
+        assert w.shape == (3, 4, 7) and torch.allclose(w.sum(-1), torch.ones(3, 4), atol=1e-5)
+
+
+def test_scheduled_sampling_mixes_true_and_own_inputs():
+    torch.manual_seed(0)
+    m = Seq2Seq(1, 1, 8).eval()
+    x, y0, tgt = torch.randn(200, 5, 1), torch.zeros(200, 1), torch.randn(200, 3, 1)
+    full, _ = m(x, 3, y0, tgt, 1.0)
+    none, _ = m(x, 3, y0, tgt, 0.0)
+    half, _ = m(x, 3, y0, tgt, 0.5, generator=torch.Generator().manual_seed(0))
+    # step 2 reads either y_1 (true) or the model's own step-1 output
+    is_tf = torch.isclose(half[:, 1], full[:, 1], atol=1e-6).all(-1)
+    is_own = torch.isclose(half[:, 1], none[:, 1], atol=1e-6).all(-1)
+    assert bool((is_tf | is_own).all())
+    assert 0.35 < is_tf.float().mean().item() < 0.65
+
+
+def test_attention_ignores_left_padding():
+    torch.manual_seed(0)
+    m = Seq2Seq(1, 1, 8, attention="general").eval()
+    x = torch.randn(2, 6, 1)
+    mask = torch.tensor([[True] * 6, [False, False, True, True, True, True]])
+    x[1, :2] = 0.0
+    _, w = m(x, 3, x[:, -1], mask=mask)
+    assert (w[1, :, :2] == 0).all() and torch.allclose(w.sum(-1), torch.ones(2, 3), atol=1e-6)
+
+
+def test_bad_network_arguments():
+    with pytest.raises(ValueError, match="attention"):
+        Seq2Seq(1, attention="cosine")
+    with pytest.raises(ValueError, match="dnc"):
+        Seq2Seq(1, cell="dnc")
+
+
+def test_categorical_token_step_decoding():
+    torch.manual_seed(0)
+    m = Seq2Seq(1, 1, 8, attention="dot", bin_centers=torch.linspace(-2, 2, 5)).eval()
+    x = torch.randn(2, 6, 1)
+    st = m.encode(x)
+    start = m.quantise(x[:, -1, 0])
+    g_tok, g_lp = greedy(m.token_step, st, start, 4)
+    b_tok, b_lp = beam_search(m.token_step, st, start, 4, beam_width=1)
+    assert torch.equal(g_tok, b_tok) and torch.allclose(g_lp, b_lp, atol=1e-5)
+    out, _ = m(x, 4, x[:, -1])  # forward without target = greedy in categorical mode
+    assert torch.equal(out.argmax(-1), g_tok)
+
+
+@pytest.mark.slow
+def test_learned_attention_copies_the_right_position():
+    """Output t copies input x_t (inputs carry a one-hot position): attention on position t must exceed 0.8."""
+    S = 8
+    with seeded(0):
+        m = Seq2Seq(1 + S, 1, 24, cell="gru", attention="general")
+    g = torch.Generator().manual_seed(0)
+
+    def data(n):
+        v = torch.randn(n, S, 1, generator=g)
+        return torch.cat([v, torch.eye(S).expand(n, S, S)], -1), v
+
+    def loss_fn(mod, b):
+        xb, yb = b
+        return torch.nn.functional.mse_loss(mod(xb, S, torch.zeros(len(xb), 1), yb)[0], yb)
+
+    fit_module(m, data(2048), loss_fn=loss_fn, max_epochs=12, batch_size=64, lr=1e-2, random_state=0, device="cpu",
+               patience=None, lr_schedule=None)
+    with torch.no_grad():
+        _, w = m(data(256)[0], S, torch.zeros(256, 1))
+    on_target = w[:, torch.arange(S), torch.arange(S)]
+    assert on_target.mean() > 0.8, on_target.mean(0)
+
+
+# ----------------------------------------------------------------------------------------------- forecaster
+def _panel(series, start="2020-01-06"):
+    idx = pd.date_range(start, periods=len(series[0]), freq="D")
+    return pd.concat([pd.DataFrame({"unique_id": f"s{i}", "ds": idx, "y": s}) for i, s in enumerate(series)],
+                     ignore_index=True)
+
+
+def test_forecaster_contract_shapes(daily_series, daily_panel):
+    f = Seq2SeqForecaster(max_epochs=2, random_state=0, attention="dot", horizon=5)
+    p = f.fit(daily_series).predict(7)
+    assert isinstance(p, pd.Series) and len(p) == 7 and p.index[0] == daily_series.index[-1] + pd.Timedelta("1D")
+    iv = f.predict(7, level=[80, 95])
+    assert list(iv.columns) == ["Seq2SeqForecaster"] + [f"Seq2SeqForecaster-{s}-{lv}" for lv in (80, 95)
+                                                         for s in ("lo", "hi")]
+    assert (iv["Seq2SeqForecaster-lo-95"] <= iv["Seq2SeqForecaster-lo-80"]).all()
+    assert (iv["Seq2SeqForecaster-hi-80"] <= iv["Seq2SeqForecaster-hi-95"]).all()
+    assert f.attention_weights_.shape == (1, 7, 24)
+    out = f.fit(daily_panel).predict(3)
+    assert len(out) == 9 and set(out.unique_id) == {"s0", "s1", "s2"}
+
+
+def test_forecaster_is_reproducible_and_survives_joblib(tmp_path, daily_panel):
+    kw = dict(max_epochs=3, random_state=1, attention="additive", n_bins=20, n_samples=50)
+    a = Seq2SeqForecaster(**kw).fit(daily_panel).predict(4, level=[80])
+    f = Seq2SeqForecaster(**kw).fit(daily_panel)
+    b = f.predict(4, level=[80])
+    pd.testing.assert_frame_equal(a, b)
+    joblib.dump(f, tmp_path / "m.joblib")
+    g = joblib.load(tmp_path / "m.joblib")
+    pd.testing.assert_frame_equal(g.predict(4, level=[80]), b)
+
+
+def test_short_series_are_padded_and_masked():
+    y = np.array([1.0, 2.0, 3.0, 2.0, 1.0, 2.0])
+    f = Seq2SeqForecaster(max_epochs=2, random_state=0, window=10, horizon=2, attention="dot").fit(y)
+    f.predict(3)
+    w = f.attention_weights_[0]
+    assert (w[:, :4] == 0).all() and np.allclose(w.sum(1), 1.0)
+
+
+def test_update_appends_without_refitting(daily_series):
+    f = Seq2SeqForecaster(max_epochs=2, random_state=0).fit(daily_series[:-7])
+    before = {k: v.clone() for k, v in f.module_.state_dict().items()}
+    p_old = f.predict(3)
+    f.update(daily_series[-7:])
+    assert all(torch.equal(before[k], v) for k, v in f.module_.state_dict().items())
+    p_new = f.predict(3)
+    assert p_new.index[0] == daily_series.index[-1] + pd.Timedelta("1D") and not np.allclose(p_old, p_new)
+
+
+def test_bad_parameters_raise(daily_series):
+    with pytest.raises(ValueError, match="window"):
+        Seq2SeqForecaster(window=0).fit(daily_series)
+    with pytest.raises(ValueError, match="point"):
+        Seq2SeqForecaster(point="mode", max_epochs=1).fit(daily_series)
+    with pytest.raises(ValueError, match="n_bins"):
+        Seq2SeqForecaster(n_bins=1, max_epochs=1).fit(daily_series)
+
+
+def test_learns_a_weekly_cycle_better_than_naive(daily_series):
+    y_tr, y_te = daily_series[:-7], daily_series[-7:].values
+    f = Seq2SeqForecaster(attention="dot", horizon=7, window=21, max_epochs=40, random_state=0).fit(y_tr)
+    mae = np.abs(f.predict(7).values - y_te).mean()
+    naive = np.abs(Naive().fit(y_tr).predict(7).values - y_te).mean()
+    assert mae < 0.5 * naive and mae < 1.5, (mae, naive)  # noise sd is 1: MAE of the truth ~0.8
+    # which inputs did step t+k look at? a weekly cycle: the same weekday, 7 or 14 steps back, gets weight
+    assert f.attention_weights_.shape == (1, 7, 21)
+
+
+def _ar1(n_series, n, phi, rng):
+    y = np.zeros((n_series, n))
+    e = rng.normal(0, 1, (n_series, n))
+    for t in range(1, n):
+        y[:, t] = phi * y[:, t - 1] + e[:, t]
+    return y
+
+
+def test_categorical_intervals_cover_an_ar1(rng):
+    """80 % intervals from sampled paths cover 70-90 % of held-out AR(1) values (phi = 0.8)."""
+    H = 4
+    y = _ar1(60, 124, 0.8, rng)
+    train = _panel(list(y[:, :-H]))
+    f = Seq2SeqForecaster(n_bins=40, horizon=H, window=12, hidden_size=16, max_epochs=6, n_samples=300,
+                          max_windows=4000, random_state=0).fit(train)
+    fc = f.predict(H, level=[80])
+    truth = y[:, -H:].ravel()
+    cover = np.mean((fc["Seq2SeqForecaster-lo-80"].values <= truth) & (truth <= fc["Seq2SeqForecaster-hi-80"].values))
+    assert 0.70 <= cover <= 0.90, cover
+    # the exact 80 % interval of an AR(1) h steps ahead has half-width 1.2816 * sqrt(sum phi^2k)
+    width = (fc["Seq2SeqForecaster-hi-80"] - fc["Seq2SeqForecaster-lo-80"]).values.reshape(60, H).mean(0)
+    exact = 2 * 1.2816 * np.sqrt(np.cumsum(0.8 ** (2 * np.arange(H))))
+    assert np.allclose(width, exact, rtol=0.3), (width, exact)
+    # the beam path is the most likely path: with width 1 it is the greedy path
+    f.set_params(point="greedy", beam_width=1)
+    g = f.predict(H)["Seq2SeqForecaster"].values
+    f.set_params(point="beam")
+    assert np.allclose(f.predict(H)["Seq2SeqForecaster"].values, g)
+    f.set_params(beam_width=8)  # a wider beam finds a path at least as likely: it stays near the mean
+    wide = f.predict(H)["Seq2SeqForecaster"].values.reshape(60, H)
+    assert np.abs(wide - fc["Seq2SeqForecaster"].values.reshape(60, H)).mean() < 0.5
+
+
+def test_categorical_head_plugs_into_rnn_forecaster(monkeypatch, daily_series):
+    from tsrnn.models import rnn
+
+    monkeypatch.setitem(rnn.HEADS, "categorical", CategoricalHead)
+    f = rnn.RNNForecaster(loss="categorical", max_epochs=3, random_state=0, n_samples=50).fit(daily_series)
+    out = f.predict(5, level=[80])
+    assert out.shape == (5, 3) and (out.iloc[:, 1] <= out.iloc[:, 2]).all()
+
+
+def test_categorical_head_numbers():
+    class Est:
+        n_bins, bin_range = 4, 2.0
+
+    head = CategoricalHead(Est())
+    c, w = bin_grid(4, 2.0)
+    assert np.allclose(c, [-1.5, -0.5, 0.5, 1.5]) and w == 1.0
+    out = torch.log(torch.tensor([[[0.1, 0.2, 0.3, 0.4]]]))
+    assert torch.allclose(head.point(out), torch.tensor([[0.1 * -1.5 + 0.2 * -0.5 + 0.3 * 0.5 + 0.4 * 1.5]]))
+    y = torch.tensor([[0.7]])  # bin 2
+    assert torch.allclose(head.loss(out, y), -torch.log(torch.tensor(0.3)))
+    draws = head.sample(out.expand(20000, 1, 4), torch.Generator().manual_seed(0))
+    assert abs(draws.mean().item() - head.point(out).item()) < 0.03
+    assert ((draws >= -2) & (draws <= 2)).all()

@@ -1,0 +1,365 @@
+r"""Seq2SeqForecaster: a global encoder–decoder forecaster with optional attention (see :class:`tsrnn.nn.Seq2Seq`).
+
+Each series is standardised on its own, ``z = (y - loc) / scale``. The encoder reads the last ``window`` values
+(shorter histories are left-padded with zeros and masked out of the attention), the decoder emits ``horizon``
+steps, feeding back its previous value. Trained by teacher forcing, optionally with scheduled sampling whose
+teacher-forcing probability decays with the optimiser step ``i`` as ``p_i = p_0 k / (k + exp(i / k))`` (Bengio et
+al. 2015, inverse sigmoid decay). ``predict(h)`` may ask for more steps than ``horizon``: the decoder keeps going.
+
+Two output modes:
+
+* regression (``n_bins=None``): squared-error loss; intervals ``mean ± z σ_h scale`` from the RMS of free-running
+  residuals per step ``σ_h`` (``σ_h = σ_H sqrt(h / H)`` beyond the trained horizon);
+* categorical (``n_bins=K``): the scaled values are quantised into ``K`` equal bins on ``[-bin_range,
+  bin_range]`` and the decoder outputs a softmax over them (cross-entropy loss), which makes it a probabilistic
+  forecaster: ``n_samples`` paths are drawn with :func:`tsrnn.nn.sample` (``temperature``, ``top_k``, ``top_p``),
+  each value uniform within its bin; their quantiles give the intervals and their mean (or median) the point
+  forecast; ``point="beam"`` returns the most likely path of :func:`tsrnn.nn.beam_search` instead and
+  ``point="greedy"`` the greedy one.
+
+``attention_weights_`` holds the attention of the last ``predict``: ``(n_series, h, window)`` where column ``j``
+is the input ``y_{T - window + 1 + j}`` (sample paths averaged in categorical mode); :meth:`plot_attention`
+draws it as a heat map.
+
+:class:`CategoricalHead` is the same categorical output for :class:`tsrnn.models.RNNForecaster`'s pluggable
+heads.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..base import BaseForecaster, gaussian_intervals
+from ..nn.decoding import beam_search, greedy, map_state, sample
+from ..nn.seq2seq import Seq2Seq
+from ..nn.training import fit_module, seed_from, seeded
+
+__all__ = ["Seq2SeqForecaster", "CategoricalHead", "bin_grid"]
+
+
+def bin_grid(n_bins: int, bin_range: float = 4.0) -> tuple[np.ndarray, float]:
+    """Centres of ``n_bins`` equal bins on ``[-bin_range, bin_range]`` and their width."""
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 2:
+        raise ValueError(f"n_bins must be an integer >= 2, got {n_bins!r}")
+    width = 2.0 * bin_range / n_bins
+    return -bin_range + width * (np.arange(n_bins) + 0.5), width
+
+
+def _quantise(y: torch.Tensor, centers: torch.Tensor, width: float) -> torch.Tensor:
+    k = torch.floor((y - centers[0]) / width + 0.5).long()
+    return k.clamp(0, len(centers) - 1)
+
+
+class CategoricalHead:
+    """Categorical output head for ``RNNForecaster`` (``loss="categorical"``; reads ``n_bins``, ``bin_range``).
+
+    Each output step is ``n_bins`` logits over equal bins of the scaled value on ``[-bin_range, bin_range]``;
+    the loss is the cross-entropy of the bin holding ``y``, the point forecast the expected bin centre, and a
+    sample is a bin drawn from the softmax plus a uniform offset within it.
+    """
+
+    probabilistic = True
+
+    def __init__(self, est):
+        c, self.width = bin_grid(getattr(est, "n_bins", 50), float(getattr(est, "bin_range", 4.0)))
+        self.centers = torch.tensor(c, dtype=torch.float32)
+        self.n_out = len(c)
+
+    def loss(self, out, y):
+        k = _quantise(y, self.centers.to(y.device), self.width)
+        return nn.functional.cross_entropy(out.reshape(-1, self.n_out), k.reshape(-1))
+
+    def point(self, out):
+        return torch.softmax(out, -1) @ self.centers.to(out.device, out.dtype)
+
+    def sample(self, out, gen):
+        p = torch.softmax(out.reshape(-1, self.n_out).float(), -1)
+        k = torch.multinomial(p, 1, generator=gen).reshape(out.shape[:-1])
+        u = torch.rand(k.shape, generator=gen) - 0.5
+        return (self.centers[k] + self.width * u).to(out.dtype)
+
+
+class Seq2SeqForecaster(BaseForecaster):
+    r"""Global encoder–decoder forecaster.
+
+    Parameters
+    ----------
+    cell : str, default "gru"
+        Recurrent cell of encoder and decoder (any :class:`tsrnn.nn.RNN` cell but ``"dnc"``).
+    attention : {None, "dot", "scaled_dot", "general", "additive"}, default None
+    hidden_size, num_layers : int, default 32, 1
+    bidirectional : bool, default False
+        Bidirectional encoder.
+    window : int, default 24
+        Encoder length (input steps).
+    horizon : int, default 12
+        Decoder steps in training.
+    dropout : float, default 0.0
+    teacher_forcing : float, default 1.0
+        Probability ``p_0`` that the decoder reads the true previous value in training.
+    scheduled_sampling : float, optional
+        ``k`` of the inverse-sigmoid decay ``p_i = p_0 k / (k + exp(i / k))`` over optimiser steps ``i``.
+    n_bins : int, optional
+        Categorical mode with this many bins (``None``: regression).
+    bin_range : float, default 4.0
+        Bins cover ``[-bin_range, bin_range]`` standard deviations of the series.
+    n_samples : int, default 200
+        Sample paths per series (categorical mode).
+    point : {"mean", "median", "greedy", "beam"}, default "mean"
+        Point forecast in categorical mode.
+    beam_width : int, default 8
+    temperature, top_k, top_p :
+        Sampling settings of :func:`tsrnn.nn.sample`.
+    max_epochs, batch_size, lr, patience : training settings of :func:`tsrnn.nn.fit_module`
+    max_windows : int, optional
+        At most this many training windows in all (a random subset, from ``random_state``).
+    device : "auto", "cpu" or "cuda"
+    random_state : int, optional
+    progress : bool, default False
+
+    Attributes
+    ----------
+    module_ : tsrnn.nn.Seq2Seq (on the CPU)
+    history_ : TrainingHistory
+    loc_, scale_ : dict uid -> float
+    sigma_ : (horizon,) RMS of the scaled free-running residuals per step (regression mode)
+    attention_weights_ : ndarray (n_series, h, window) or None, from the last ``predict``
+    """
+
+    _is_global = True
+
+    def __init__(self, cell: str = "gru", attention: str | None = None, hidden_size: int = 32, num_layers: int = 1,
+                 bidirectional: bool = False, window: int = 24, horizon: int = 12, dropout: float = 0.0,
+                 teacher_forcing: float = 1.0, scheduled_sampling: float | None = None, n_bins: int | None = None,
+                 bin_range: float = 4.0, n_samples: int = 200, point: str = "mean", beam_width: int = 8,
+                 temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+                 max_epochs: int = 50, batch_size: int = 64, lr: float = 3e-3, patience: int | None = 10,
+                 max_windows: int | None = 20000, device: str = "auto", random_state=None, progress: bool = False):
+        self.cell = cell
+        self.attention = attention
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.window = window
+        self.horizon = horizon
+        self.dropout = dropout
+        self.teacher_forcing = teacher_forcing
+        self.scheduled_sampling = scheduled_sampling
+        self.n_bins = n_bins
+        self.bin_range = bin_range
+        self.n_samples = n_samples
+        self.point = point
+        self.beam_width = beam_width
+        self.temperature = temperature
+        self.top_k = top_k
+        self.top_p = top_p
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.patience = patience
+        self.max_windows = max_windows
+        self.device = device
+        self.random_state = random_state
+        self.progress = progress
+
+    def _min_length(self) -> int:
+        return 2
+
+    # ------------------------------------------------------------------ data
+    def _check(self) -> tuple[int, int]:
+        for name in ("window", "horizon"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"Seq2SeqForecaster: {name} must be a positive integer, got {v!r}")
+        if self.point not in ("mean", "median", "greedy", "beam"):
+            raise ValueError(f"Seq2SeqForecaster: point must be 'mean', 'median', 'greedy' or 'beam', got {self.point!r}")
+        return int(self.window), int(self.horizon)
+
+    def _context(self, z: np.ndarray, end: int, W: int):
+        """The ``W`` values before ``end`` (left-padded with zeros) and their mask."""
+        x, m = np.zeros(W, np.float32), np.zeros(W, bool)
+        part = z[max(0, end - W):end]
+        x[W - len(part):], m[W - len(part):] = part, True
+        return x, m
+
+    def _windows(self, z: np.ndarray, W: int, H: int, ends) -> tuple[np.ndarray, ...]:
+        xs, ms, ts = [], [], []
+        for e in ends:
+            x, m = self._context(z, e, W)
+            t = np.full(H, np.nan, np.float32)
+            tgt = z[e:e + H]
+            t[:len(tgt)] = tgt
+            xs.append(x)
+            ms.append(m)
+            ts.append(t)
+        return np.stack(xs), np.stack(ms), np.stack(ts)
+
+    def _datasets(self, panel, W, H):
+        """Training windows end before each series' last ``H`` values, which form the validation window."""
+        tr, va = [], []
+        for s in panel.series:
+            z = ((s.y - self.loc_[s.uid]) / self.scale_[s.uid]).astype(np.float32)
+            n = len(z)
+            cut = n - H if n - H >= 2 else n  # keep a validation window when there is room for training too
+            tr.append(self._windows(z[:cut], W, H, range(1, cut)))
+            if cut < n:
+                va.append(self._windows(z, W, H, [cut]))
+        cat = lambda parts: tuple(np.concatenate(c) for c in zip(*parts)) if parts else None  # noqa: E731
+        train, valid = cat(tr), cat(va)
+        if self.max_windows is not None and len(train[0]) > int(self.max_windows):
+            rs = np.random.default_rng(seed_from(self.random_state))
+            keep = np.sort(rs.choice(len(train[0]), int(self.max_windows), replace=False))
+            train = tuple(a[keep] for a in train)
+        return train, valid
+
+    # ------------------------------------------------------------------ fit
+    def _fit_panel(self, panel) -> None:
+        W, H = self._check()
+        self.loc_, self.scale_ = {}, {}
+        for s in panel.series:
+            sd = float(np.std(s.y))
+            self.loc_[s.uid], self.scale_[s.uid] = float(np.mean(s.y)), (sd if sd > 1e-12 else 1.0)
+        train, valid = self._datasets(panel, W, H)
+        centers = None
+        if self.n_bins is not None:
+            centers, self.bin_width_ = bin_grid(self.n_bins, float(self.bin_range))
+        seed = seed_from(self.random_state)
+        self.seed_ = seed
+        with seeded(seed):
+            self.module_ = Seq2Seq(1, 1, int(self.hidden_size), self.cell, int(self.num_layers),
+                                   bool(self.bidirectional), self.attention, float(self.dropout), centers)
+        counter = {"steps": 0}
+
+        def loss_fn(module, batch):
+            x, m, t = batch
+            p = float(self.teacher_forcing)
+            if module.training:
+                if self.scheduled_sampling:
+                    k = float(self.scheduled_sampling)
+                    p *= k / (k + math.exp(min(counter["steps"] / k, 700.0)))
+                counter["steps"] += 1
+            else:
+                p = 0.0  # validation: free running, as in predict
+            out, _ = module(x[..., None], t.shape[1], x[:, -1:], t[..., None], teacher_forcing=p, mask=m)
+            ok = ~torch.isnan(t)
+            if module.categorical:
+                k = _quantise(torch.nan_to_num(t), module.bin_centers, self.bin_width_)
+                return nn.functional.cross_entropy(out[ok], k[ok])
+            return ((out[..., 0] - torch.nan_to_num(t)) ** 2)[ok].mean()
+
+        self.history_ = fit_module(
+            self.module_, train, valid, loss_fn=loss_fn, max_epochs=int(self.max_epochs),
+            batch_size=int(self.batch_size), lr=float(self.lr), patience=self.patience, random_state=seed + 1,
+            device=self.device, progress=self.progress, desc=f"Seq2SeqForecaster({self.cell}, {self.attention})")
+        self.module_.cpu().eval()
+        self.sigma_ = None if self.n_bins is not None else self._residual_sigma(train, valid, H)
+        self.attention_weights_ = None
+
+    @torch.no_grad()
+    def _residual_sigma(self, train, valid, H) -> np.ndarray:
+        x, m, t = (np.concatenate([a, b]) for a, b in zip(train, valid)) if valid else train
+        keep = np.random.default_rng(0).permutation(len(x))[:2000]
+        xt, mt = torch.from_numpy(x[keep]), torch.from_numpy(m[keep])
+        out, _ = self.module_(xt[..., None], H, xt[:, -1:], mask=mt)
+        res = out[..., 0].numpy() - t[keep]
+        sig = np.sqrt(np.nanmean(res**2, axis=0))
+        return np.where(np.isfinite(sig), sig, np.nanmax(sig) if np.isfinite(sig).any() else 1.0)
+
+    # ------------------------------------------------------------------ predict
+    def _last_contexts(self, panel, W):
+        xs, ms = zip(*[self._context(((s.y - self.loc_[s.uid]) / self.scale_[s.uid]).astype(np.float32), len(s.y), W)
+                       for s in panel.series])
+        return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ms))
+
+    @torch.no_grad()
+    def _predict_panel(self, panel, h, X, levels):
+        W, H = self._check()
+        x, m = self._last_contexts(panel, W)
+        if self.n_bins is None:
+            out, w = self.module_(x[..., None], h, x[:, -1:], mask=m)
+            mean, draws = out[..., 0].double().numpy(), None
+        else:
+            mean, draws, w = self._categorical(x, m, h)
+        self.attention_weights_ = None if w is None else w.double().numpy()
+        results = []
+        for i, s in enumerate(panel.series):
+            loc, scale = self.loc_[s.uid], self.scale_[s.uid]
+            mu = loc + scale * mean[i]
+            if draws is not None:
+                iv = {}
+                for lv in levels:
+                    a = (1 - lv / 100) / 2
+                    lo, hi = np.quantile(draws[i], [a, 1 - a], axis=0)
+                    iv[lv] = (loc + scale * lo, loc + scale * hi)
+            else:
+                steps = np.arange(1, h + 1)
+                sig = np.where(steps <= H, self.sigma_[np.minimum(steps, H) - 1],
+                               self.sigma_[-1] * np.sqrt(steps / H))
+                iv = gaussian_intervals(mu, scale * sig, levels)
+            results.append((mu, iv))
+        return results
+
+    def _categorical(self, x, m, h):
+        """Sample paths (and optionally the greedy or beam path) of the categorical decoder, in scaled units."""
+        mod, S, B = self.module_, int(self.n_samples), len(x)
+        gen = torch.Generator().manual_seed(self.seed_ + 2)
+        state = mod.encode(x[..., None], m)
+        start = mod.quantise(x[:, -1])
+        rep = map_state(state, lambda t: t.repeat_interleave(S, 0))
+        tok, _ = sample(mod.token_step, rep, start.repeat_interleave(S), h, temperature=float(self.temperature),
+                        top_k=self.top_k, top_p=self.top_p, generator=gen)
+        w = None
+        if mod.attention is not None:
+            w = self._path_weights(rep, start.repeat_interleave(S), tok).view(B, S, h, -1).mean(1)
+        jitter = (torch.rand(tok.shape, generator=gen, dtype=torch.float64) - 0.5) * self.bin_width_
+        draws = (mod.bin_centers.double()[tok] + jitter).numpy().reshape(B, S, h)
+        if self.point == "mean":
+            mean = draws.mean(1)
+        elif self.point == "median":
+            mean = np.median(draws, 1)
+        else:
+            if self.point == "greedy":
+                best, _ = greedy(mod.token_step, state, start, h)
+            else:
+                best, _ = beam_search(mod.token_step, state, start, h, beam_width=int(self.beam_width))
+            mean = mod.bin_centers.double()[best].numpy()
+        return mean, draws, w
+
+    def _path_weights(self, state, start, tokens):
+        """Attention weights ``(N, h, S)`` along given token paths (teacher-forced on the sampled tokens)."""
+        mod = self.module_
+        prev, ws = start, []
+        st = {k: v for k, v in state.items() if k != "weights"}
+        for t in range(tokens.shape[1]):
+            _, w, st = mod.step(mod.bin_centers[prev].unsqueeze(-1), st)
+            ws.append(w)
+            prev = tokens[:, t]
+        return torch.stack(ws, 1)
+
+    # ------------------------------------------------------------------ plots
+    def plot_attention(self, unique_id=None, ax=None):
+        """Heat map of ``attention_weights_`` of one series: forecast step (rows) by input step (columns)."""
+        import matplotlib.pyplot as plt
+
+        if getattr(self, "attention_weights_", None) is None:
+            raise ValueError("Seq2SeqForecaster: no attention weights; fit with attention=... and call predict first")
+        uids = self.panel_.uids
+        i = 0 if unique_id is None else uids.index(unique_id)
+        w = self.attention_weights_[i]
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 3.5))
+        im = ax.imshow(w, aspect="auto", cmap="viridis", origin="upper")
+        W = w.shape[1]
+        ax.set_xticks(range(0, W, max(1, W // 8)))
+        ax.set_xticklabels([f"t-{W - j - 1}" if W - j - 1 else "t" for j in range(0, W, max(1, W // 8))])
+        ax.set_xlabel("input step (t = last observation)")
+        ax.set_ylabel("forecast step")
+        ax.set_yticks(range(w.shape[0]))
+        ax.set_yticklabels([f"t+{k + 1}" for k in range(w.shape[0])])
+        ax.set_title(f"attention of {uids[i]!s}")
+        ax.figure.colorbar(im, ax=ax, label="weight")
+        return ax
