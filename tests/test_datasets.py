@@ -215,7 +215,7 @@ def test_list_datasets(mirror):
 def test_list_datasets_without_mirror(no_mirror):
     row = list_datasets().set_index("name")
     assert row.loc["m4_hourly", "available"].startswith("no")
-    assert row.loc["aus_retail", "available"] == "no (see card)"
+    assert row.loc["aus_retail", "available"] == "no (downloads the .rda; needs pyreadr)"
 
 
 # ------------------------------------------------------------------------------------------------ fetch safety

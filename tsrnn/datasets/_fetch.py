@@ -170,11 +170,11 @@ def _urlopen(url: str, timeout: float = 60):
     return urllib.request.urlopen(url, timeout=timeout)  # noqa: S310 - URLs come from the registry
 
 
-def download(file: RemoteFile, home: str | os.PathLike | None = None, progress: bool = False) -> Path:
+def download(file: RemoteFile, home: str | os.PathLike | None = None, progress: bool | None = None) -> Path:
     """Download ``file.url`` into the data home, verifying the checksum; return the final path.
 
     The bytes go to a temporary file next to the destination; only a verified file is renamed into place, and any
-    failure removes the temporary file.
+    failure removes the temporary file. ``progress``: show a tqdm bar (``None``: only on a terminal).
     """
     root = data_home(home)
     dest = safe_join(root, file.path)
@@ -189,10 +189,11 @@ def download(file: RemoteFile, home: str | os.PathLike | None = None, progress: 
             with os.fdopen(fd, "wb") as out, _urlopen(file.url) as resp:
                 total = int(resp.headers.get("Content-Length") or 0) if hasattr(resp, "headers") else 0
                 bar = None
-                if progress:
+                if progress is not False:
                     from tqdm.auto import tqdm
 
-                    bar = tqdm(total=total or None, unit="B", unit_scale=True, desc=PurePosixPath(file.path).name)
+                    bar = tqdm(total=total or None, unit="B", unit_scale=True, desc=PurePosixPath(file.path).name,
+                               disable=None if progress is None else False)
                 for block in iter(lambda: resp.read(_CHUNK), b""):
                     out.write(block)
                     h.update(block)
@@ -215,7 +216,10 @@ def download(file: RemoteFile, home: str | os.PathLike | None = None, progress: 
 
 
 def fetch(
-    file: RemoteFile, home: str | os.PathLike | None = None, download_if_missing: bool = True, progress: bool = False
+    file: RemoteFile,
+    home: str | os.PathLike | None = None,
+    download_if_missing: bool = True,
+    progress: bool | None = None,
 ) -> Path:
     """Local path of ``file``: the mirror copy, the cached copy, or a fresh verified download.
 

@@ -269,6 +269,8 @@ def _availability(rec: DatasetRecord, home) -> str:
         return f"yes ({'/'.join(sorted(set(found)))})"
     if found:
         return f"partial ({len(found)}/{len(where)} files)"
+    if rec.name == "aus_retail":
+        return "no (downloads the .rda; needs pyreadr)"
     return "no (downloads on first load)" if all(f.url for f in rec.files) else "no (see card)"
 
 
