@@ -130,6 +130,16 @@ def test_nab_selection_and_resampling(mirror):
     assert _runs(res["label"].to_numpy()) == 4
     with pytest.raises(ValueError, match="not in the label file"):
         load_nab("no_such_series")
+    # raw rows are kept as NAB has them (machine_temperature repeats 12 stamps); "auto" regularises every series
+    assert raw["ds"].duplicated().sum() == 12
+    auto = load_nab(resample="auto", return_labels=True)
+    data, windows = auto[0], auto[1]
+    for uid, g in data.groupby("unique_id"):
+        steps = g["ds"].diff().dropna()
+        assert steps.nunique() == 1 and steps.iloc[0] > pd.Timedelta(0), uid
+        assert _runs(g["label"].to_numpy()) == (windows.unique_id == uid).sum(), uid
+    taxi = data[data.unique_id == "realKnownCause/nyc_taxi"]
+    assert taxi["ds"].diff().iloc[1] == pd.Timedelta("30min") and len(taxi) == 10320
 
 
 @pytest.mark.filterwarnings("ignore:.*inplace keyword:DeprecationWarning")

@@ -93,10 +93,13 @@ def load_nab(
     category : str or list of str, optional
         Keep only these categories (``"realKnownCause"``, ``"artificialWithAnomaly"``, ...).
     resample : str, optional
-        A pandas frequency (``"5min"``, ``"1h"``). ``None`` (default) keeps NAB's stamps as they are: several real
-        series have gaps and jitter, so their stamps are irregular and models that need a regular index will
-        reject them. With a rule, values are averaged per bin ``[t, t + rule)``, empty bins are filled by
-        linear interpolation in time, and a bin is labelled 1 when it overlaps an anomaly window.
+        A pandas frequency (``"5min"``, ``"1h"``) or ``"auto"`` (each series' most common step). ``None``
+        (default) keeps NAB's rows exactly as they are, in file order: several real series have gaps and jitter,
+        and three of the mirrored ones repeat stamps (``ec2_network_in_5abac7`` and
+        ``ec2_request_latency_system_failure`` 11 each, ``machine_temperature_system_failure`` 12, one block of
+        which goes back an hour), so models that need a regular, increasing index will reject them. With a rule,
+        values are averaged per bin ``[t, t + rule)`` (duplicates included), empty bins are filled by linear
+        interpolation in time, and a bin is labelled 1 when it overlaps an anomaly window.
     return_labels : bool
         Also return the windows and NAB's raw label stamps.
     data_home, download_if_missing
@@ -127,7 +130,10 @@ def load_nab(
         if resample is None:
             df["label"] = _in_windows(df["ds"].to_numpy(), windows)
         else:
-            df = _resample(uid, df, resample, windows)
+            rule = resample
+            if resample == "auto":  # the series' most common step
+                rule = pd.tseries.frequencies.to_offset(df["ds"].diff().dropna().mode().iloc[0]).freqstr
+            df = _resample(uid, df, rule, windows)
         frames.append(df)
         win_rows += [(uid, a, b) for a, b in windows]
         point_rows += [(uid, pd.Timestamp(p)) for p in points.get(key, [])]
