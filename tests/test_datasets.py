@@ -65,6 +65,7 @@ def _runs(label: np.ndarray) -> int:
 
 
 # ----------------------------------------------------------------------------------------- real data (mirror)
+@pytest.mark.data
 def test_m4_hourly_matches_source_and_pandas_reader(mirror):
     train, test = load_m4("Hourly")
     assert list(train.columns) == ["unique_id", "ds", "y"] and train["ds"].dtype == np.int64
@@ -96,6 +97,7 @@ def test_m4_group_names_and_official_horizons():
         load_m4("Secondly")
 
 
+@pytest.mark.data
 def test_nab_series_windows_and_labels(mirror):
     data, windows, points = load_nab(return_labels=True)
     assert list(data.columns) == ["unique_id", "ds", "y", "label"]
@@ -118,6 +120,7 @@ def test_nab_series_windows_and_labels(mirror):
         assert ((w.start <= ts) & (ts <= w.end)).any()
 
 
+@pytest.mark.data
 def test_nab_selection_and_resampling(mirror):
     one = load_nab("nyc_taxi")
     assert one["unique_id"].unique().tolist() == ["realKnownCause/nyc_taxi"]
@@ -142,6 +145,7 @@ def test_nab_selection_and_resampling(mirror):
     assert taxi["ds"].diff().iloc[1] == pd.Timedelta("30min") and len(taxi) == 10320
 
 
+@pytest.mark.data
 @pytest.mark.filterwarnings("ignore:.*inplace keyword:DeprecationWarning")
 def test_mitbih_records_match_annotations(mirror):
     import wfdb
@@ -170,6 +174,7 @@ def test_mitbih_records_match_annotations(mirror):
     assert Xv.shape[0] == 1 and list(yv) == ["V"]
 
 
+@pytest.mark.data
 def test_ucr_ecg200(mirror):
     Xtr, ytr, Xte, yte = load_ucr("ECG200")
     assert Xtr.shape == (100, 96) and Xte.shape == (100, 96)
@@ -181,6 +186,7 @@ def test_ucr_ecg200(mirror):
     np.testing.assert_allclose(Xtr.std(axis=1, ddof=1), 1, atol=1e-3)
 
 
+@pytest.mark.data
 def test_retail_series_and_hierarchy(mirror):
     data, h = load_retail("aus_retail", with_hierarchy=True)
     assert list(data.columns) == ["unique_id", "ds", "y"] and len(data) == 64532
@@ -199,6 +205,7 @@ def test_retail_series_and_hierarchy(mirror):
                 assert diff.max() < 0.2 + 1e-9, (state, gid)
 
 
+@pytest.mark.data
 def test_mirror_checksums_verify(mirror):
     n = 0
     for rec in DATASETS.values():
@@ -210,6 +217,7 @@ def test_mirror_checksums_verify(mirror):
     assert n >= 46  # 2 M4 + 22 NAB + 18 MIT-BIH + 2 UCR + 2 retail
 
 
+@pytest.mark.data
 def test_list_datasets(mirror):
     table = list_datasets()
     assert list(table.columns) == ["name", "family", "source", "license", "n_series", "frequency",
@@ -239,6 +247,7 @@ def test_download_verifies_checksum_and_renames(tmp_path, no_mirror):
     assert fetch(good) == path  # second call reads the cache
 
 
+@pytest.mark.data
 def test_m4_download_path_verifies_the_real_checksum(mirror, tmp_path, monkeypatch):
     """End to end without a mirror: the M4 files are 'downloaded' from a file:// copy of the repository layout."""
     from tsrnn.datasets import registry
