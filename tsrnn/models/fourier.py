@@ -27,6 +27,15 @@ from ..features.spectral import _harmonics, detect_seasonality, fourier_terms
 __all__ = ["FourierForecaster"]
 
 
+def _ols(A: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least squares by the normal equations (LAPACK's SVD solver is needlessly slow when BLAS threads contend);
+    falls back to ``lstsq`` for a singular design."""
+    try:
+        return np.linalg.solve(A.T @ A, A.T @ y)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(A, y, rcond=None)[0]
+
+
 def _aicc(rss: float, n: int, k: int) -> float:
     """AICc of a Gaussian linear regression with ``k`` coefficients (plus the variance)."""
     if rss <= 0 or n - k - 2 <= 0:
@@ -150,7 +159,7 @@ class FourierForecaster(BaseForecaster):
             state["arima"] = self._arima(y, D[:, 1:], trend="c")
             state["coef"] = None
             return state
-        coef, *_ = np.linalg.lstsq(D, y, rcond=None)
+        coef = _ols(D, y)
         state["coef"] = coef
         resid = y - D @ coef
         state["sigma"] = float(np.sqrt(np.sum(resid**2) / max(1, n - D.shape[1])))

@@ -9,7 +9,8 @@ targets alike, ``z = (x - mean(x_window)) / sd(x_window)``, so that series of an
 
 Strategies (Taieb et al., 2012):
 
-* ``"recursive"``: one model of ``y_{t+1}``; the forecast is fed back as an input ``h`` times.
+* ``"recursive"``: one model of ``y_{t+1}``; the forecast is appended to the window (which is standardised
+  afresh) ``h`` times.
 * ``"direct"``: one model per step ``j = 1..horizon`` of ``y_{t+j}``; beyond ``horizon`` the direct forecasts
   are appended and the next block is forecast from them (direct-recursive).
 
@@ -44,8 +45,8 @@ class ReductionForecaster(BaseForecaster):
         Default ``Ridge(alpha=1.0)``. Cloned before fitting (one clone per step for ``"direct"``).
     window : int, optional
         Number of lags. Default: twice the strongest period :func:`tsrnn.features.detect_seasonality` finds on
-        the longest series (at least 8, at most 200), or 8 without season; capped so that the shortest series
-        still gives a training window.
+        the longest series, or the second period if longer (168 on hourly data with a weekly cycle), clipped
+        to 8..200; 8 without season; capped so that the longest series still gives a training window.
     strategy : {"recursive", "direct"}, default "recursive"
     horizon : int, default 12
         Steps modelled directly by ``strategy="direct"`` (ignored by ``"recursive"``).
@@ -109,7 +110,7 @@ class ReductionForecaster(BaseForecaster):
         else:
             longest = panel.series[int(np.argmax(lengths))].y
             periods = detect_seasonality(longest)
-            w = int(np.clip(2 * periods[0], 8, 200)) if len(periods) else 8
+            w = int(np.clip(max(2 * periods[0], *periods[:2]), 8, 200)) if len(periods) else 8
             w = max(1, min(w, max(lengths) - steps - 1))
         if max(lengths) < w + steps:
             raise ValueError(
@@ -181,23 +182,14 @@ class ReductionForecaster(BaseForecaster):
         W = self._last_windows(panel)
         steps = len(self.estimators_)
         out = np.empty((len(W), 0))
-        sds = np.empty((len(W), 0))
-        while out.shape[1] < h:
-            mu, sd = self._scale(W)
-            Z = (W - mu) / sd
-            if self.strategy == "recursive":
-                block = np.empty((len(W), 0))
-                for _ in range(min(h - out.shape[1], h)):
-                    z = np.asarray(self.estimators_[0].predict(self._design(Z)), dtype=float)
-                    Z = np.hstack([Z[:, 1:], z[:, None]])
-                    block = np.hstack([block, z[:, None]])
-            else:
-                D = self._design(Z)
-                block = np.column_stack([np.asarray(e.predict(D), dtype=float) for e in self.estimators_])
-            pred = mu + sd * block
+        _, sd_last = self._scale(W)  # interval scale: the last observed window's
+        while out.shape[1] < h:  # recursive: one step at a time; direct: blocks of `steps`
+            mu, sd = self._scale(W)  # the window is standardised afresh at every step
+            D = self._design((W - mu) / sd)
+            pred = mu + sd * np.column_stack([np.asarray(e.predict(D), dtype=float) for e in self.estimators_])
             out = np.hstack([out, pred])
-            sds = np.hstack([sds, np.broadcast_to(sd, pred.shape)])
             W = np.hstack([W, pred])[:, -self.window_:]
+        sds = np.broadcast_to(sd_last, out.shape)
         out, sds = out[:, :h], sds[:, :h]
         steps_ahead = np.arange(1, h + 1)
         if self.strategy == "recursive":

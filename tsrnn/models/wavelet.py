@@ -21,6 +21,7 @@ from sklearn.base import clone
 from ..base import BaseForecaster, gaussian_intervals
 from ..features.spectral import detect_seasonality
 from ..features.wavelets import causal_mra
+from .fourier import _ols
 
 __all__ = ["WaveletForecaster"]
 
@@ -30,7 +31,7 @@ def _fit_ar(x: np.ndarray, p: int) -> dict:
     n = len(x)
     p = max(1, min(p, (n - 2) // 3))
     A = np.column_stack([np.ones(n - p)] + [x[p - i: n - i] for i in range(1, p + 1)])
-    beta, *_ = np.linalg.lstsq(A, x[p:], rcond=None)
+    beta = _ols(A, x[p:])
     resid = x[p:] - A @ beta
     sigma = float(np.sqrt(np.sum(resid**2) / max(1, len(resid) - p - 1)))
     return {"c": float(beta[0]), "phi": beta[1:], "sigma": sigma, "tail": x[-p:].copy()}
