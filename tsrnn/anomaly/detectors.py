@@ -1,0 +1,214 @@
+"""Streaming anomaly detectors: rolling z-score, forecast residuals, wavelet energy (layer 3).
+
+Every score at stamp ``t`` is computed from ``y_0 .. y_t`` only (no look-ahead), so appending data never changes a
+past score. Stamps with too little history score 0. The threshold is kept apart from the score (see
+:mod:`tsrnn.anomaly.thresholds`): ``threshold`` picks the strategy, ``contamination`` the alarm rate,
+``cooldown`` the number of stamps muted after an alarm.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+from sklearn.base import clone
+
+from ..base import BaseDetector
+from .thresholds import ThresholdMixin
+
+__all__ = ["RollingZScore", "ResidualDetector", "WaveletDetector", "past_zscore"]
+
+_EPS = 1e-8
+
+
+def _check_int(value, name: str, low: int, owner: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def past_zscore(x: np.ndarray, window: int, min_periods: int, *, robust: bool = False) -> np.ndarray:
+    """``|x_t - m_t| / s_t`` with ``m_t, s_t`` the mean and standard deviation (or the median and 1.4826 MAD when
+    ``robust``) of the up to ``window`` values *before* ``t``; 0 where fewer than ``min_periods`` exist.
+
+    The scale is floored at ``1e-8 (1 + |m_t|)`` so that a change after a constant stretch scores high but finite.
+    """
+    s = pd.Series(np.asarray(x, dtype=float))
+    roll = s.rolling(window, min_periods=min_periods)
+    if robust:
+        centre = roll.median()
+        scale = 1.4826 * (s - centre.shift(1)).abs().rolling(window, min_periods=min_periods).median()
+        # scale of past deviations from the past centre, shifted so only values before t are used
+        scale = scale.shift(1)
+    else:
+        centre = roll.mean()
+        scale = roll.std(ddof=1).shift(1)
+    centre = centre.shift(1).to_numpy()
+    scale = scale.to_numpy()
+    z = np.abs(s.to_numpy() - centre) / np.maximum(scale, _EPS * (1 + np.abs(centre)))
+    return np.nan_to_num(z, nan=0.0)
+
+
+class _StreamDetector(ThresholdMixin, BaseDetector):
+    def _min_length(self) -> int:
+        return 1
+
+
+class RollingZScore(_StreamDetector):
+    """Baseline: distance of each value from the mean of the previous ``window`` values, in standard deviations.
+
+    ``score_t = |y_t - mean(y_{t-w} .. y_{t-1})| / std(y_{t-w} .. y_{t-1})`` (NAB's "windowed Gaussian" idea).
+
+    Parameters
+    ----------
+    window : int
+        Number of past values ``w``.
+    min_periods : int, optional
+        Past values needed before scoring (default ``max(2, window // 2)``).
+    threshold : {"quantile", "rolling", "pot", "spot"} or threshold object
+    contamination : float
+        Alarm rate (false-alarm probability for POT).
+    cooldown : int
+        Stamps muted after an alarm.
+    """
+
+    def __init__(self, window: int = 100, min_periods: int | None = None, threshold="quantile",
+                 contamination: float = 0.01, cooldown: int = 0):
+        self.window = window
+        self.min_periods = min_periods
+        self.threshold = threshold
+        self.contamination = contamination
+        self.cooldown = cooldown
+
+    def _score_series(self, s):
+        w = _check_int(self.window, "window", 2, "RollingZScore")
+        mp = max(2, w // 2) if self.min_periods is None else _check_int(self.min_periods, "min_periods", 2,
+                                                                         "RollingZScore")
+        return past_zscore(s.y, w, min(mp, w))
+
+
+class ResidualDetector(_StreamDetector):
+    """Standardised one-step-ahead forecast errors of any tsrnn forecaster, computed online.
+
+    For each scored series the forecaster is fitted on its first ``init_length`` values; then for every later
+    ``t`` it forecasts ``y_t`` from ``y_0 .. y_{t-1}`` and is updated with ``y_t`` (``update``: new data, no
+    re-estimation). The error ``e_t = y_t - yhat_t`` is scored as a robust z-score against the previous
+    ``window`` errors (:func:`past_zscore` with median/MAD).
+
+    Parameters
+    ----------
+    forecaster : tsrnn forecaster, optional
+        Cloned for each series; default :class:`tsrnn.models.Naive`.
+    init_length : int
+        Values used to fit the forecaster (earlier stamps score 0).
+    window : int
+        Past errors the standardisation uses.
+    threshold, contamination, cooldown
+        See :class:`RollingZScore`.
+    """
+
+    def __init__(self, forecaster=None, init_length: int = 200, window: int = 200, threshold="quantile",
+                 contamination: float = 0.01, cooldown: int = 0):
+        self.forecaster = forecaster
+        self.init_length = init_length
+        self.window = window
+        self.threshold = threshold
+        self.contamination = contamination
+        self.cooldown = cooldown
+
+    def _model(self):
+        if self.forecaster is None:
+            from ..models.baselines import Naive
+
+            return Naive()
+        return clone(self.forecaster)
+
+    def one_step_forecasts(self, y: np.ndarray) -> np.ndarray:
+        """Online one-step-ahead forecasts of ``y`` (NaN for the first ``init_length`` stamps)."""
+        y = np.asarray(y, dtype=float)
+        m = _check_int(self.init_length, "init_length", 2, "ResidualDetector")
+        f = self._model()
+        m = max(m, f._min_length())
+        pred = np.full(len(y), np.nan)
+        if len(y) <= m:
+            return pred
+        if getattr(f, "_is_global", False):
+            f.fit(pd.Series(y[:m]))
+            for t in range(m, len(y)):
+                pred[t] = float(np.asarray(f.predict(1))[0])
+                f.update(pd.Series(y[t:t + 1], index=pd.RangeIndex(t, t + 1)))
+            return pred
+        state = f._fit_series(y[:m], None)
+        for t in range(m, len(y)):
+            mean, _ = f._predict_series(state, 1, None, [])
+            pred[t] = float(np.asarray(mean)[0])
+            state = f._update_series(state, y[:t + 1], None, 1)
+        return pred
+
+    def _score_series(self, s):
+        w = _check_int(self.window, "window", 4, "ResidualDetector")
+        err = s.y - self.one_step_forecasts(s.y)
+        start = int(np.argmax(np.isfinite(err))) if np.isfinite(err).any() else len(err)
+        z = np.zeros(len(err))
+        if start < len(err):
+            z[start:] = past_zscore(err[start:], w, max(4, w // 4), robust=True)
+        return z
+
+
+class WaveletDetector(_StreamDetector):
+    """Energy of the wavelet detail coefficients of the last ``window`` values, against its own past.
+
+    For the window ``y_{t-w+1} .. y_t`` the discrete wavelet transform (``pywt.wavedec``, ``level`` levels) gives
+    detail coefficients ``d_{j,k}``; the energy ``E_t = sum_{j,k} d_{j,k}^2`` measures the high-frequency content
+    (spikes, jumps, bursts of noise). The score is the robust z-score of ``log(E_t)`` against the previous
+    ``baseline`` energies.
+
+    Parameters
+    ----------
+    wavelet : str
+        A PyWavelets discrete wavelet name.
+    level : int
+        Decomposition levels (details of scales ``2 .. 2**level``).
+    window : int
+        Window length ``w`` (a multiple of ``2**level`` is natural).
+    baseline : int
+        Past energies used to standardise.
+    threshold, contamination, cooldown
+        See :class:`RollingZScore`.
+    """
+
+    def __init__(self, wavelet: str = "haar", level: int = 2, window: int = 16, baseline: int = 500,
+                 threshold="quantile", contamination: float = 0.01, cooldown: int = 0):
+        self.wavelet = wavelet
+        self.level = level
+        self.window = window
+        self.baseline = baseline
+        self.threshold = threshold
+        self.contamination = contamination
+        self.cooldown = cooldown
+
+    def energies(self, y: np.ndarray) -> np.ndarray:
+        """``E_t`` for every full window (NaN for the first ``window - 1`` stamps)."""
+        import pywt
+
+        w = _check_int(self.window, "window", 2, "WaveletDetector")
+        lv = _check_int(self.level, "level", 1, "WaveletDetector")
+        if 2**lv > w:
+            raise ValueError(f"WaveletDetector: window={w} is too short for level={lv} (needs >= {2**lv})")
+        y = np.asarray(y, dtype=float)
+        out = np.full(len(y), np.nan)
+        if len(y) < w:
+            return out
+        coeffs = pywt.wavedec(sliding_window_view(y, w), self.wavelet, level=lv, axis=1, mode="periodization")
+        out[w - 1:] = sum(np.sum(d**2, axis=1) for d in coeffs[1:])
+        return out
+
+    def _score_series(self, s):
+        b = _check_int(self.baseline, "baseline", 4, "WaveletDetector")
+        e = self.energies(s.y)
+        loge = np.log(e + 1e-12)  # a fixed floor: any data-dependent one would look ahead
+        start = self.window - 1
+        z = np.zeros(len(e))
+        if start < len(e):
+            z[start:] = past_zscore(loge[start:], b, max(4, b // 4), robust=True)
+        return z
