@@ -155,8 +155,8 @@ def _check_regular(ds: pd.DatetimeIndex, freq, uid) -> None:
     """Every stamp lies on the grid that starts at the first stamp with step ``freq``."""
     if freq is None or len(ds) < 3:
         return
-    if isinstance(freq, pd.offsets.Tick):
-        step = np.int64(pd.Timedelta(freq).value)
+    step = fixed_step_ns(freq, ds.tz)
+    if step is not None:
         diffs = np.diff(ds.as_unit("ns").asi8)
         if (diffs != step).any():
             i = int(np.flatnonzero(diffs != step)[0]) + 1
@@ -371,7 +371,7 @@ def _panel_from_frame(df: pd.DataFrame, freq) -> Panel:
         s = int(np.searchsorted(bounds, i, side="right") - 1)
         _check_order(ds_o[bounds[s]:bounds[s + 1]], uniques[s])
     if index_type == "datetime":
-        step = _panel_freq(ds_o, bounds, uniques, freq, same, d)
+        step = _panel_freq(ds_o, bounds, uniques, freq, same, d, tz)
     elif index_type == "period":
         step = ds_col.dtype.freq
         if (dd != 1).any():
@@ -391,7 +391,7 @@ def _panel_from_frame(df: pd.DataFrame, freq) -> Panel:
     return Panel(series, "panel", step, index_type, [str(c) for c in exog], None, tz)
 
 
-def _panel_freq(ds_o, bounds, uniques, freq, same, d):
+def _panel_freq(ds_o, bounds, uniques, freq, same, d, tz=None):
     """One frequency for all dated series of a panel; irregular stamps raise naming the series."""
     if freq is not None:
         off = pd.tseries.frequencies.to_offset(freq)
@@ -401,17 +401,34 @@ def _panel_freq(ds_o, bounds, uniques, freq, same, d):
         off = _freq_of_datetimes(pd.DatetimeIndex(ds_o[bounds[k]:bounds[k + 1]]), uniques[k])
         if off is None:
             raise ValueError("every series of the panel has one observation: no frequency can be inferred")
-    if isinstance(off, pd.offsets.Tick):
-        bad = same & (d != pd.Timedelta(off).value)
+    step = fixed_step_ns(off, tz)
+    if step is not None:
+        bad = same & (d != step)
         if bad.any():
             i = int(np.flatnonzero(bad)[0]) + 1
             s = int(np.searchsorted(bounds, i, side="right") - 1)
             _check_regular(pd.DatetimeIndex(ds_o[bounds[s]:bounds[s + 1]]), off, uniques[s])
-    else:
-        # calendar offsets: check each series against its own grid (cheap relative to a fit)
-        for k in range(len(uniques)):
-            _check_regular(pd.DatetimeIndex(ds_o[bounds[k]:bounds[k + 1]]), off, uniques[k])
+        return off
+    # calendar offsets: one grid over the whole span; every series must step along it one point at a time
+    grid = pd.date_range(pd.Timestamp(ds_o.min()), pd.Timestamp(ds_o.max()), freq=off).as_unit("ns").to_numpy()
+    pos = np.searchsorted(grid, ds_o)
+    on_grid = (pos < len(grid)) & (grid[np.minimum(pos, len(grid) - 1)] == ds_o)
+    if on_grid.all() and (np.diff(pos)[same] == 1).all():
+        return off
+    for k in range(len(uniques)):  # find and name the first offending series
+        _check_regular(pd.DatetimeIndex(ds_o[bounds[k]:bounds[k + 1]]), off, uniques[k])
     return off
+
+
+def fixed_step_ns(off, tz=None) -> int | None:
+    """The constant step in ns of a frequency, or None for calendar offsets (months, DST-aware days)."""
+    if isinstance(off, pd.offsets.Tick):
+        return int(pd.Timedelta(off).value)
+    if tz is None and isinstance(off, pd.offsets.Day):
+        return int(off.n) * 86_400_000_000_000
+    if tz is None and isinstance(off, pd.offsets.Week) and off.weekday is None:
+        return int(off.n) * 7 * 86_400_000_000_000
+    return None
 
 
 def check_horizon(h) -> int:
@@ -450,8 +467,9 @@ def future_index(panel: Panel, s: SeriesData, h: int) -> np.ndarray:
         off = panel.freq
         if off is None:
             raise ValueError(f"{_label(s.uid)}: cannot forecast: no frequency known for a one-point series")
-        if isinstance(off, pd.offsets.Tick):
-            return last + np.arange(1, h + 1, dtype=np.int64) * np.timedelta64(pd.Timedelta(off).value, "ns")
+        step = fixed_step_ns(off, panel.tz)
+        if step is not None:
+            return last + np.arange(1, h + 1, dtype=np.int64) * np.timedelta64(step, "ns")
         key = (last, off, h)
         out = _FUTURE_CACHE.get(key)
         if out is None:

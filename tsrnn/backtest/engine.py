@@ -125,6 +125,14 @@ def _run_task(est, panel: Panel, idx, bounds, windows, refit, h, levels, isolate
     return out
 
 
+def _run_chunk(est, panel: Panel, global_idx, bounds, windows, refit, h, levels, isolate: bool):
+    """``_run_task`` on a panel holding only this chunk's series; series positions mapped back to the full panel."""
+    out = _run_task(est, panel, list(range(len(panel.series))), bounds, windows, refit, h, levels, isolate)
+    for rec in out["windows"] + out["errors"]:
+        rec["series"] = [global_idx[i] for i in rec["series"]]
+    return out
+
+
 def _fingerprint(panel: Panel, models: dict, settings: dict) -> str:
     h = hashlib.sha256()
     for s in panel.series:
@@ -283,12 +291,15 @@ def backtest(models, y, h: int, n_windows: int = 3, step: int | None = None, win
     n_workers = n_jobs if n_jobs and n_jobs > 0 else (os.cpu_count() or 1)
     parallel = n_workers > 1 or backend not in (None, "sequential")
     local_chunks = _chunks(n_series, 4 * n_workers if parallel else (1 if checkpoint is None else -(-n_series // 500)))
-    window_groups = [(w,) for w in range(n_windows)] if refit is True else [tuple(range(n_windows))]
+    all_windows = [tuple(range(n_windows))]
+    per_window = [(w,) for w in range(n_windows)] if refit is True else all_windows
     tasks: list[tuple[_Task, list[int]]] = []
     for name, est in models.items():
         chunks = [list(range(n_series))] if est._is_global else local_chunks
+        # many chunks already keep the workers busy: one task per chunk ships its series once, not per window
+        groups = all_windows if parallel and len(chunks) >= 2 * n_workers else per_window
         for ci, idx in enumerate(chunks):
-            for ws in window_groups:
+            for ws in groups:
                 tasks.append((_Task(f"{name}|{ci}/{len(chunks)}|{ws}", name, ci, ws), idx))
 
     settings = dict(h=h, n_windows=n_windows, step=splitter.step, window=window, window_size=window_size,
@@ -296,13 +307,19 @@ def backtest(models, y, h: int, n_windows: int = 3, step: int | None = None, win
     ckpt = _Checkpoint(checkpoint, _fingerprint(panel, models, settings)) if checkpoint is not None else None
     done: dict[_Task, dict] = {}
     calls = []
+    sub_panels: dict[tuple, tuple] = {}  # each worker gets only its chunk's series
     for task, idx in tasks:
         cached = ckpt.load(task.key) if ckpt else None
         if cached is not None:
             done[task] = cached
-        else:
-            calls.append((task, _run_task, (models[task.model], panel, idx, bounds, task.windows, refit, h, levels,
-                                            on_error == "record")))
+            continue
+        key = tuple(idx) if len(idx) < n_series else ()
+        if key not in sub_panels:
+            sub_panels[key] = (panel if not key else panel.replace([panel.series[i] for i in idx]),
+                               bounds if not key else [bounds[i] for i in idx])
+        sub, sub_bounds = sub_panels[key]
+        calls.append((task, _run_chunk, (models[task.model], sub, idx, sub_bounds, task.windows, refit, h, levels,
+                                         on_error == "record")))
 
     def on_done(task, value):
         done[task] = value

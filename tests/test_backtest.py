@@ -1,0 +1,178 @@
+"""The backtest engine: windows, panel = series by series, refit/update, checkpoints, failures, scores."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsrnn.backtest import BacktestResult, ExpandingWindow, SlidingWindow, backtest
+from tsrnn.base import BaseForecaster
+from tsrnn.metrics import mase, smape
+from tsrnn.models import Drift, Mean, Naive, SeasonalNaive
+
+
+def _panel(lengths=(60, 50, 55), seed=0):
+    r = np.random.default_rng(seed)
+    parts = []
+    for i, n in enumerate(lengths):
+        t = np.arange(n)
+        parts.append(pd.DataFrame({"unique_id": f"s{i}", "ds": pd.date_range("2023-01-02", periods=n, freq="D"),
+                                   "y": 20 + i + 5 * np.sin(2 * np.pi * t / 7) + r.normal(0, 1, n)}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_splitters_place_windows_from_the_end():
+    sp = ExpandingWindow(h=3, n_windows=3, step=2)
+    assert sp.bounds(20) == [(0, 13), (0, 15), (0, 17)]
+    train, test = list(sp.split(np.arange(20)))[-1]
+    assert train[-1] == 16 and list(test) == [17, 18, 19]
+    assert SlidingWindow(h=3, n_windows=2, window_size=5).bounds(20) == [(9, 14), (12, 17)]
+    with pytest.raises(ValueError, match="too short"):
+        list(sp.split(np.arange(5)))
+
+
+def test_forecasts_and_scores_are_what_the_model_gives():
+    data = _panel()
+    r = backtest({"snaive": SeasonalNaive(7)}, data, h=7, n_windows=2, season_length=7, progress=False)
+    assert isinstance(r, BacktestResult)
+    assert list(r.forecasts.columns[:4]) == ["unique_id", "ds", "cutoff", "y"]
+    assert len(r.forecasts) == 3 * 2 * 7
+    # recompute one window by hand
+    g = data[data.unique_id == "s1"].reset_index(drop=True)
+    cut = len(g) - 7 - 7
+    train, test = g["y"].to_numpy()[:cut], g["y"].to_numpy()[cut:cut + 7]
+    expected = np.resize(train[-7:], 7)
+    got = r.forecasts[(r.forecasts.unique_id == "s1") & (r.forecasts.cutoff == g.ds[cut - 1])]
+    np.testing.assert_allclose(got["snaive"], expected)
+    np.testing.assert_allclose(got["y"], test)
+    sc = r.scores.set_index(["unique_id", "cutoff", "model", "metric"])["value"]
+    assert sc[("s1", g.ds[cut - 1], "snaive", "smape")] == pytest.approx(smape(test, expected))
+    assert sc[("s1", g.ds[cut - 1], "snaive", "mase")] == pytest.approx(mase(test, expected, train, 7))
+
+
+def test_panel_backtest_equals_series_by_series():
+    data = _panel()
+    models = {"naive": Naive(), "snaive": SeasonalNaive(7), "drift": Drift()}
+    whole = backtest(models, data, h=5, n_windows=3, step=4, season_length=7, level=[80], progress=False)
+    for uid, g in data.groupby("unique_id"):
+        alone = backtest(models, g, h=5, n_windows=3, step=4, season_length=7, level=[80], progress=False)
+        a = whole.forecasts[whole.forecasts.unique_id == uid].reset_index(drop=True)
+        pd.testing.assert_frame_equal(a, alone.forecasts.reset_index(drop=True))
+        s = whole.scores[whole.scores.unique_id == uid].reset_index(drop=True)
+        pd.testing.assert_frame_equal(s, alone.scores.reset_index(drop=True))
+
+
+@pytest.mark.parametrize("refit", [False, 2])
+def test_refit_false_and_every_k_agree_with_refit_true_for_naive(refit):
+    data = _panel()
+    a = backtest([Naive(), Mean()], data, h=4, n_windows=4, refit=True, progress=False)
+    b = backtest([Naive(), Mean()], data, h=4, n_windows=4, refit=refit, progress=False)
+    pd.testing.assert_frame_equal(a.forecasts, b.forecasts)
+    assert b.meta["n_tasks"] == 2 if refit is False else True
+
+
+def test_update_path_is_used_without_refit():
+    calls = {"fit": 0, "update": 0}
+
+    class Counting(Naive):
+        def _fit_series(self, y, X):
+            calls["fit"] += 1
+            return super()._fit_series(y, X)
+
+        def _update_series(self, state, y, X, n_new):
+            calls["update"] += 1
+            return super()._fit_series(y, X)
+
+    backtest([Counting()], _panel(), h=3, n_windows=4, refit=False, progress=False)
+    assert calls == {"fit": 3, "update": 9}
+
+
+def test_checkpoint_resume_computes_only_missing_tasks(tmp_path):
+    data = _panel()
+    models = {"naive": Naive(), "snaive": SeasonalNaive(7)}
+    kw = dict(h=5, n_windows=3, season_length=7, progress=False, checkpoint=tmp_path)
+    full = backtest(models, data, **kw)
+    assert full.meta["n_computed"] == 6 and full.meta["n_from_checkpoint"] == 0
+    files = sorted((p for p in tmp_path.rglob("*.pkl")), key=lambda p: p.stat().st_mtime)
+    assert len(files) == 6
+    for p in files[:2]:  # an interrupted run: two tasks never finished
+        p.unlink()
+    again = backtest(models, data, **kw)
+    assert again.meta["n_computed"] == 2 and again.meta["n_from_checkpoint"] == 4
+    pd.testing.assert_frame_equal(full.forecasts, again.forecasts)
+    # other settings are another run: nothing reused
+    other = backtest(models, data, **{**kw, "h": 4})
+    assert other.meta["n_from_checkpoint"] == 0
+
+
+class _FailsOn(BaseForecaster):
+    def __init__(self, max_ok_length=48):
+        self.max_ok_length = max_ok_length
+
+    def _fit_series(self, y, X):
+        if len(y) < self.max_ok_length:  # only s1 (50 observations) trains on fewer than 48 in these windows
+            raise RuntimeError("boom on purpose")
+        return y[-1]
+
+    def _predict_series(self, state, h, X, levels):
+        return np.full(h, state), {lv: (np.full(h, state), np.full(h, state)) for lv in levels}
+
+
+def test_on_error_record_keeps_going_and_names_series():
+    data = _panel()
+    r = backtest({"bad": _FailsOn(), "naive": Naive()}, data, h=3, n_windows=2, on_error="record", progress=False)
+    assert set(r.errors["unique_id"]) == {"s1"} and set(r.errors["model"]) == {"bad"}
+    assert "boom on purpose" in r.errors["message"].iloc[0]
+    assert r.forecasts.loc[r.forecasts.unique_id == "s1", "bad"].isna().all()
+    assert r.forecasts.loc[r.forecasts.unique_id == "s0", "bad"].notna().all()
+    assert r.leaderboard().loc["bad", "n_failed"] == 2
+    with pytest.raises(RuntimeError, match="boom"):
+        backtest({"bad": _FailsOn()}, data, h=3, n_windows=2, progress=False)
+
+
+def test_leaderboard_ranks_and_markdown():
+    data = _panel()
+    r = backtest([Naive(), SeasonalNaive(7)], data, h=7, n_windows=2, season_length=7,
+                 metrics=("mae", "smape", "mase", "owa"), progress=False)
+    lb = r.leaderboard()
+    assert "Naive2" in lb.index and lb.index[-1] == "Naive"  # Naive2 added for OWA; seasonal models lead
+    assert lb.loc["SeasonalNaive", "smape"] < lb.loc["Naive", "smape"]
+    assert lb.loc["Naive2", "owa"] == pytest.approx(1.0)
+    assert {"mae", "smape", "mase", "owa", "rank", "fit_s", "predict_s"} <= set(lb.columns)
+    assert lb["rank"].between(1, 3).all()
+    md = r.to_markdown()
+    assert "| SeasonalNaive |" in md and "owa" in md
+
+
+def test_joblib_parallel_gives_the_same_numbers():
+    data = _panel(lengths=(40,) * 8)
+    a = backtest([Naive(), SeasonalNaive(7)], data, h=5, n_windows=2, progress=False)
+    b = backtest([Naive(), SeasonalNaive(7)], data, h=5, n_windows=2, n_jobs=2, progress=False)
+    pd.testing.assert_frame_equal(a.forecasts, b.forecasts)
+    pd.testing.assert_frame_equal(a.scores.sort_values(list(a.scores.columns[:4])).reset_index(drop=True),
+                                  b.scores.sort_values(list(b.scores.columns[:4])).reset_index(drop=True))
+
+
+def test_bad_arguments_are_clear():
+    data = _panel()
+    with pytest.raises(ValueError, match="series 's1': has 50 observations, too short"):
+        backtest([Naive()], data, h=17, n_windows=3, progress=False)
+    with pytest.raises(ValueError, match="unknown metric"):
+        backtest([Naive()], data, h=3, metrics=("nope",), progress=False)
+    with pytest.raises(TypeError, match="not a tsrnn forecaster"):
+        backtest({"x": object()}, data, h=3, progress=False)
+    with pytest.raises(ValueError, match="window_size"):
+        backtest([Naive()], data, h=3, window="sliding", progress=False)
+
+
+def test_sliding_window_trains_on_window_size():
+    y = pd.Series(np.arange(40.0), index=pd.date_range("2024-01-01", periods=40, freq="D"))
+    r = backtest([Mean()], y, h=2, n_windows=2, window="sliding", window_size=10, progress=False)
+    # last window: train 28..37 -> mean 32.5
+    assert r.forecasts["Mean"].iloc[-1] == pytest.approx(np.arange(28, 38).mean())
+
+
+def test_html_report_written(tmp_path):
+    r = backtest([Naive()], _panel(), h=3, n_windows=1, progress=False)
+    p = r.to_html(tmp_path / "r.html")
+    text = p.read_text()
+    assert "Naive" in text and "<table" in text
