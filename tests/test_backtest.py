@@ -176,3 +176,31 @@ def test_html_report_written(tmp_path):
     p = r.to_html(tmp_path / "r.html")
     text = p.read_text()
     assert "Naive" in text and "<table" in text
+
+
+def test_fallback_model_fills_failures_and_is_recorded():
+    data = _panel()
+    r = backtest({"bad": _FailsOn()}, data, h=3, n_windows=2, on_error="record", fallback_model=Naive(),
+                 progress=False)
+    s1 = r.forecasts[r.forecasts.unique_id == "s1"]
+    g = data[data.unique_id == "s1"]["y"].to_numpy()
+    np.testing.assert_allclose(s1["bad"].to_numpy()[:3], g[-7])  # Naive's last value of window 0's training
+    assert (r.errors["fallback"] == "Naive").all() and len(r.errors) == 2
+    with pytest.raises(ValueError, match="on_error='record'"):
+        backtest({"bad": _FailsOn()}, data, h=3, fallback_model=Naive(), progress=False)
+
+
+class _Slow(Naive):
+    def _fit_series(self, y, X):
+        import time
+
+        time.sleep(0.5 if len(y) < 48 else 0.0)
+        return super()._fit_series(y, X)
+
+
+def test_timeout_per_task_is_recorded_and_the_run_goes_on():
+    r = backtest({"slow": _Slow()}, _panel(), h=3, n_windows=1, on_error="record", timeout=0.2, progress=False)
+    assert list(r.errors["error"]) == ["TimeoutError"] and list(r.errors["unique_id"]) == ["s1"]
+    assert r.forecasts.loc[r.forecasts.unique_id == "s0", "slow"].notna().all()
+    with pytest.raises(TimeoutError):
+        backtest({"slow": _Slow()}, _panel(), h=3, n_windows=1, timeout=0.2, progress=False)

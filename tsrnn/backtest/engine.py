@@ -12,9 +12,12 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import signal
 import tempfile
+import threading
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,54 +83,107 @@ def _slice(panel: Panel, idx, bounds, w: int, part: str, prev=None) -> Panel:
     return panel.replace(series)
 
 
-def _run_task(est, panel: Panel, idx, bounds, windows, refit, h, levels, isolate: bool):
-    """Fit/update and predict one model on the series ``idx`` for ``windows``; never raises when ``isolate``."""
+@dataclass(frozen=True)
+class _Options:
+    refit: object
+    h: int
+    levels: tuple
+    isolate: bool  # record failures instead of raising
+    timeout: float | None = None  # seconds per window (fit + predict)
+    fallback: BaseForecaster | None = None  # forecasts a series-window the model failed on
+
+
+class _TaskTimeout(Exception):
+    pass
+
+
+@contextmanager
+def _time_limit(seconds):
+    """Raise ``_TaskTimeout`` after ``seconds`` (SIGALRM; only where signals work: the main thread on POSIX)."""
+    usable = (seconds is not None and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def handler(signum, frame):
+        raise _TaskTimeout(f"timed out after {seconds:g} s")
+
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _fit_predict_window(est, model, panel, idx, bounds, w, prev, opt: _Options):
+    with _time_limit(opt.timeout):
+        t0 = time.perf_counter()
+        if model is None or _refit_at(opt.refit, w):
+            model = clone(est).fit(_slice(panel, idx, bounds, w, "train"))
+        else:
+            model.update(_slice(panel, idx, bounds, w, "new", prev))
+        t1 = time.perf_counter()
+        Xf = {}
+        if panel.exog_names:
+            for i in idx:
+                s, c = panel.series[i], bounds[i][w][1]
+                Xf[s.uid] = s.X[c:c + opt.h]
+        res = model._forecast_arrays(opt.h, Xf, list(opt.levels))
+        t2 = time.perf_counter()
+    return model, res, t1 - t0, t2 - t1
+
+
+def _run_task(est, panel: Panel, idx, bounds, windows, opt: _Options):
+    """Fit/update and predict one model on the series ``idx`` for ``windows``.
+
+    With ``opt.isolate`` a failure never propagates: a failing chunk is retried series by series to name the
+    series that failed, each failure is recorded, and ``opt.fallback`` (if any) forecasts in its place.
+    """
     out = {"windows": [], "errors": []}
     model = None
     prev = None
     for w in windows:
-        t0 = time.perf_counter()
         try:
-            if model is None or _refit_at(refit, w):
-                model = clone(est).fit(_slice(panel, idx, bounds, w, "train"))
-            else:
-                model.update(_slice(panel, idx, bounds, w, "new", prev))
-            t1 = time.perf_counter()
-            Xf = {}
-            if panel.exog_names:
-                for i in idx:
-                    s, c = panel.series[i], bounds[i][w][1]
-                    Xf[s.uid] = s.X[c:c + h]
-            res = model._forecast_arrays(h, Xf, levels)
-            t2 = time.perf_counter()
-        except Exception as exc:  # noqa: BLE001 - recorded with its series, or re-raised by the caller
-            if not isolate:
-                raise
+            model, res, fit_s, predict_s = _fit_predict_window(est, model, panel, idx, bounds, w, prev, opt)
+        except (Exception, _TaskTimeout) as exc:  # noqa: BLE001 - recorded with its series, or re-raised
+            if not opt.isolate:
+                raise TimeoutError(str(exc)) if isinstance(exc, _TaskTimeout) else exc
             model = None
             if len(idx) > 1 and not est._is_global:
                 # find which series failed: run them one by one for this window
                 for i in idx:
-                    sub = _run_task(est, panel, [i], bounds, (w,), True, h, levels, True)
+                    sub = _run_task(est, panel, [i], bounds, (w,), opt)
                     out["windows"].extend(sub["windows"])
                     out["errors"].extend(sub["errors"])
-            else:
-                out["errors"].append({
-                    "window": w, "series": list(idx), "error": type(exc).__name__, "message": str(exc),
-                    "traceback": traceback.format_exc(limit=8),
-                })
+                continue
+            used = None
+            if opt.fallback is not None:
+                sub = _run_task(opt.fallback, panel, idx, bounds, (w,), _Options(True, opt.h, opt.levels, True))
+                for rec in sub["windows"]:
+                    rec["fallback"] = True
+                out["windows"].extend(sub["windows"])
+                used = type(opt.fallback).__name__ if sub["windows"] else None
+            out["errors"].append({
+                "window": w, "series": list(idx),
+                "error": "TimeoutError" if isinstance(exc, _TaskTimeout) else type(exc).__name__,
+                "message": str(exc), "traceback": traceback.format_exc(limit=8), "fallback": used,
+            })
             continue
         prev = {i: bounds[i][w][1] for i in idx}
         mean = np.stack([np.asarray(r[0], dtype=float) for r in res])
         iv = {lv: (np.stack([np.asarray(r[1][lv][0], dtype=float) for r in res]),
-                   np.stack([np.asarray(r[1][lv][1], dtype=float) for r in res])) for lv in levels}
+                   np.stack([np.asarray(r[1][lv][1], dtype=float) for r in res])) for lv in opt.levels}
         out["windows"].append({"window": w, "series": list(idx), "mean": mean, "iv": iv,
-                               "fit_s": t1 - t0, "predict_s": t2 - t1})
+                               "fit_s": fit_s, "predict_s": predict_s})
     return out
 
 
-def _run_chunk(est, panel: Panel, global_idx, bounds, windows, refit, h, levels, isolate: bool):
+def _run_chunk(est, panel: Panel, global_idx, bounds, windows, opt: _Options):
     """``_run_task`` on a panel holding only this chunk's series; series positions mapped back to the full panel."""
-    out = _run_task(est, panel, list(range(len(panel.series))), bounds, windows, refit, h, levels, isolate)
+    out = _run_task(est, panel, list(range(len(panel.series))), bounds, windows, opt)
     for rec in out["windows"] + out["errors"]:
         rec["series"] = [global_idx[i] for i in rec["series"]]
     return out
@@ -209,7 +265,8 @@ def _tagged(task, fn, args):
 def backtest(models, y, h: int, n_windows: int = 3, step: int | None = None, window: str = "expanding",
              window_size: int | None = None, refit=True, metrics=("mae", "rmse", "smape", "mase"),
              season_length: int = 1, level=None, n_jobs: int = 1, backend: str | None = None,
-             progress: bool = True, checkpoint=None, on_error: str = "raise") -> BacktestResult:
+             progress: bool = True, checkpoint=None, on_error: str = "raise", timeout: float | None = None,
+             fallback_model: BaseForecaster | None = None) -> BacktestResult:
     """Rolling-origin backtest of ``models`` on ``y``.
 
     Parameters
@@ -245,6 +302,13 @@ def backtest(models, y, h: int, n_windows: int = 3, step: int | None = None, win
         Directory where each finished task is stored; a rerun with the same arguments skips them.
     on_error : {"raise", "record"}
         ``"record"`` keeps going and lists each failure (model, series, cutoff, message) in ``errors``.
+    timeout : float, optional
+        Seconds one model may take to fit and predict one window of one chunk; past it the window counts as a
+        failure (``TimeoutError``). Enforced with SIGALRM in the process that runs the task (local and joblib
+        backends on POSIX; not inside Dask's worker threads).
+    fallback_model : forecaster, optional
+        With ``on_error="record"``, forecasts each series-window a model failed on (as statsforecast's
+        ``fallback_model``); ``errors`` says where it was used (column ``fallback``).
 
     Returns
     -------
@@ -276,6 +340,11 @@ def backtest(models, y, h: int, n_windows: int = 3, step: int | None = None, win
         splitter = SlidingWindow(h, n_windows, step, window_size)
     else:
         raise ValueError(f"window must be 'expanding' or 'sliding', got {window!r}")
+    if fallback_model is not None and not isinstance(fallback_model, BaseForecaster):
+        raise TypeError(f"fallback_model must be a tsrnn forecaster, got {type(fallback_model).__name__}")
+    if fallback_model is not None and on_error != "record":
+        raise ValueError("fallback_model needs on_error='record'")
+    opt = _Options(refit, h, tuple(levels), on_error == "record", timeout, fallback_model)
     panel = to_panel(y)
     need = splitter.min_length(max(2, season_length + 1 if "mase" in metrics else 2))
     for s in panel.series:
@@ -303,7 +372,8 @@ def backtest(models, y, h: int, n_windows: int = 3, step: int | None = None, win
                 tasks.append((_Task(f"{name}|{ci}/{len(chunks)}|{ws}", name, ci, ws), idx))
 
     settings = dict(h=h, n_windows=n_windows, step=splitter.step, window=window, window_size=window_size,
-                    refit=refit, levels=tuple(levels))
+                    refit=refit, levels=tuple(levels), timeout=timeout,
+                    fallback=None if fallback_model is None else repr(fallback_model))
     ckpt = _Checkpoint(checkpoint, _fingerprint(panel, models, settings)) if checkpoint is not None else None
     done: dict[_Task, dict] = {}
     calls = []
@@ -318,8 +388,7 @@ def backtest(models, y, h: int, n_windows: int = 3, step: int | None = None, win
             sub_panels[key] = (panel if not key else panel.replace([panel.series[i] for i in idx]),
                                bounds if not key else [bounds[i] for i in idx])
         sub, sub_bounds = sub_panels[key]
-        calls.append((task, _run_chunk, (models[task.model], sub, idx, sub_bounds, task.windows, refit, h, levels,
-                                         on_error == "record")))
+        calls.append((task, _run_chunk, (models[task.model], sub, idx, sub_bounds, task.windows, opt)))
 
     def on_done(task, value):
         done[task] = value

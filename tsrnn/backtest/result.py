@@ -29,7 +29,8 @@ class BacktestResult:
         ``model, unique_id, cutoff, window, n_series, fit_s, predict_s`` per task and window (``unique_id`` is the
         series, or ``"<k> series"`` for a chunk fitted together).
     errors : pd.DataFrame
-        ``model, unique_id, cutoff, window, error, message, traceback`` of what failed with ``on_error="record"``.
+        ``model, unique_id, cutoff, window, error, message, fallback, traceback`` of what failed with
+        ``on_error="record"`` (``fallback`` names the fallback model that forecast in its place, if any).
     meta : dict
         The settings of the run and task counts (``n_tasks``, ``n_computed``, ``n_from_checkpoint``).
     """
@@ -91,14 +92,15 @@ class BacktestResult:
                     errors.append({
                         "model": name, "unique_id": panel.series[i].uid,
                         "cutoff": panel.series[i].ds[bounds[i][w][1] - 1], "window": w,
-                        "error": err["error"], "message": err["message"], "traceback": err["traceback"],
+                        "error": err["error"], "message": err["message"], "fallback": err.get("fallback"),
+                        "traceback": err["traceback"],
                     })
         forecasts = pd.DataFrame({**frame, **cols})
         scores = _score(panel, bounds, h, y, cols, models, levels, metrics, season_length, uids, cut)
         timings = pd.DataFrame(timings, columns=["model", "unique_id", "cutoff", "window", "n_series", "fit_s",
                                                  "predict_s"])
         errors = pd.DataFrame(errors, columns=["model", "unique_id", "cutoff", "window", "error", "message",
-                                               "traceback"])
+                                               "fallback", "traceback"])
         for frame_ in (timings, errors):
             if len(frame_):
                 frame_["cutoff"] = to_pandas_stamps(panel, frame_["cutoff"].to_numpy())
@@ -111,7 +113,7 @@ class BacktestResult:
 
         Columns: one per metric (``owa`` from the mean sMAPE and MASE relative to Naive2, as M4 does), ``rank``
         (the mean rank of the model over series and windows on ``metric``), ``fit_s`` and ``predict_s`` (total
-        seconds), ``n_failed`` (series-windows without a forecast).
+        seconds), ``n_failed`` (series-windows where the model failed; a ``fallback_model`` may have forecast them).
         """
         sc = self.scores
         metric_names = list(pd.unique(sc["metric"])) if len(sc) else []
@@ -137,10 +139,8 @@ class BacktestResult:
         t = self.timings.groupby("model")[["fit_s", "predict_s"]].sum() if len(self.timings) else None
         table["fit_s"] = t["fit_s"].reindex(table.index).fillna(0.0) if t is not None else 0.0
         table["predict_s"] = t["predict_s"].reindex(table.index).fillna(0.0) if t is not None else 0.0
-        n_blocks = self.meta.get("n_series", 0) * self.meta.get("n_windows", 0)
-        done = sc.groupby("model")[["unique_id", "cutoff"]].apply(lambda g: len(g.drop_duplicates())) if len(sc) \
-            else pd.Series(dtype=float)
-        table["n_failed"] = (n_blocks - done.reindex(table.index).fillna(0)).astype(int)
+        failed = self.errors.groupby("model").size() if len(self.errors) else pd.Series(dtype=int)
+        table["n_failed"] = failed.reindex(table.index).fillna(0).astype(int)
         if metric is not None and metric in table.columns:
             table = table.sort_values(metric, ascending=metric in LOWER_IS_BETTER)
         table.columns.name = None
