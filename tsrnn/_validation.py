@@ -488,11 +488,10 @@ def to_pandas_index(panel: Panel, ds: np.ndarray) -> pd.Index:
         idx = pd.DatetimeIndex(ds).as_unit("ns")
         if panel.tz is not None:
             idx = idx.tz_localize("UTC").tz_convert(panel.tz)
-        if len(idx) >= 3 or len(idx) == 1:
-            try:
-                idx.freq = panel.freq
-            except ValueError:
-                pass
+        try:
+            idx.freq = panel.freq
+        except (ValueError, TypeError):
+            pass
         return idx
     if panel.index_type == "period":
         return pd.PeriodIndex.from_ordinals(ds, freq=panel.freq)

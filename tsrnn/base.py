@@ -68,7 +68,42 @@ def _resolve_n_jobs(n_jobs) -> int:
     return joblib.cpu_count() if n_jobs < 0 else int(n_jobs)
 
 
-class BaseForecaster(BaseEstimator):
+class _Versioned:
+    """Pickles carry the tsrnn version; loading one from an incompatible version fails with a clear error.
+
+    Pickle (and so joblib) files execute code when loaded: load only files you trust. Versions are compatible
+    when their major numbers agree (and, before 1.0, their minor numbers too).
+    """
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state = dict(state) if isinstance(state, dict) else {"__dict__": state}
+        state["_tsrnn_version"] = _tsrnn_version()
+        return state
+
+    def __setstate__(self, state):
+        saved = state.pop("_tsrnn_version", None)
+        current = _tsrnn_version()
+        if saved is not None and not _compatible(saved, current):
+            raise ValueError(
+                f"this {type(self).__name__} was saved with tsrnn {saved} and cannot be loaded by tsrnn {current}; "
+                f"install tsrnn=={saved} to load it, or fit the model again"
+            )
+        super().__setstate__(state)
+
+
+def _tsrnn_version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _compatible(a: str, b: str) -> bool:
+    pa, pb = a.split(".")[:2], b.split(".")[:2]
+    return pa == pb if pa[0] == "0" or pb[0] == "0" else pa[0] == pb[0]
+
+
+class BaseForecaster(_Versioned, BaseEstimator):
     """Base of every tsrnn forecaster.
 
     Subclass hooks (private, on validated numpy input):
@@ -268,7 +303,7 @@ class BaseForecaster(BaseEstimator):
         return pd.DataFrame(out)
 
 
-class BaseDetector(BaseEstimator):
+class BaseDetector(_Versioned, BaseEstimator):
     """Base of every anomaly detector: ``fit(y)``, ``decision_function(y)``, ``predict(y)``.
 
     The raw anomaly score (higher is more anomalous) is kept apart from the threshold. Subclasses implement
@@ -331,7 +366,7 @@ class BaseDetector(BaseEstimator):
         return self._per_stamp(y, lambda s: (self._finite_scores(s) > self.threshold_).astype(int), "anomaly")
 
 
-class BaseTransformer(TransformerMixin, BaseEstimator):
+class BaseTransformer(_Versioned, TransformerMixin, BaseEstimator):
     """Base of feature transformers on 2-D window arrays ``(n_windows, window_length)``."""
 
     def _validate_windows(self, X, *, reset: bool) -> np.ndarray:

@@ -238,6 +238,8 @@ def _chunks(n: int, n_chunks: int) -> list[list[int]]:
 
 def _execute(calls, n_jobs: int, backend, progress_bar, on_done):
     """Run ``calls`` (``(task, fn, args)``) and hand each result to ``on_done`` as it finishes."""
+    if not calls:
+        return
     if backend == "dask":
         from .dask import run_on_dask
 
