@@ -6,7 +6,7 @@ PIP    := $(VENV)/bin/pip
 # A local copy of the public datasets, laid out as ../shared/datasets (used only when present).
 MIRROR ?= $(abspath ../shared/datasets)
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv demo test lint bench clean browser
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,13 @@ venv: $(VENV)/.installed
 demo: venv
 	$(VENV)/bin/tsrnn benchmark --out tsrnn-report
 
-test: venv
+# Headless Chromium for the report's browser test (Debian package; the test skips when it cannot be had).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
+	  echo "chromium not installed: the report's browser test will skip"
+
+test: venv browser
 	$(VENV)/bin/ruff check tsrnn tests benchmarks
 	if [ -d "$(MIRROR)" ]; then export TSRNN_DATA_MIRROR="$(MIRROR)"; fi; \
 	$(PY) -m pytest -n 2 --dist loadfile -q tests
