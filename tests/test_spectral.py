@@ -20,7 +20,7 @@ def _hourly(n_weeks=5, seed=0):
             + 0.01 * t + r.normal(0, 2, len(t)))
 
 
-@parametrize_with_checks([Periodogram(), Periodogram(method="welch", output="both", window="hann"),
+@parametrize_with_checks([Periodogram(), Periodogram(method="welch", output="both", taper="hann"),
                           FourierFeatures(), FourierFeatures(output="amplitude"), STFTFeatures()])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
@@ -86,7 +86,7 @@ def test_periodogram_matches_scipy(rng):
     f, P = signal.periodogram(X, detrend="linear", axis=-1)
     np.testing.assert_allclose(out, P[:, 1:], rtol=1e-12)
     np.testing.assert_allclose(Periodogram().fit(X).frequencies_, f[1:])
-    out = Periodogram(method="welch", window="hann", nperseg=16).fit_transform(X)
+    out = Periodogram(method="welch", taper="hann", nperseg=16).fit_transform(X)
     np.testing.assert_allclose(out, signal.welch(X, window="hann", nperseg=16, axis=-1)[1][:, 1:], rtol=1e-12)
     np.testing.assert_allclose(Periodogram(log=True).fit_transform(X), np.log1p(signal.periodogram(X, axis=-1)[1][:, 1:]))
 

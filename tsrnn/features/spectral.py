@@ -143,8 +143,9 @@ class Periodogram(BaseTransformer):
     method : {"fft", "welch"}, default "fft"
     detrend : {"constant", "linear"} or False, default "constant"
         Removed from each window (each segment for Welch) before the transform.
-    window : str, default "boxcar"
-        Taper (any name :func:`scipy.signal.get_window` knows); Welch usually uses "hann".
+    taper : str, default "boxcar"
+        Window function (any name :func:`scipy.signal.get_window` knows; scipy's ``window`` argument); Welch
+        usually uses "hann".
     nperseg : int, optional
         Welch segment length; default ``min(window_length, 256)`` // 2, at least 1.
     output : {"spectrum", "dominant", "both"}, default "spectrum"
@@ -162,11 +163,11 @@ class Periodogram(BaseTransformer):
     n_features_in_ : int
     """
 
-    def __init__(self, method: str = "fft", detrend="constant", window: str = "boxcar", nperseg: int | None = None,
+    def __init__(self, method: str = "fft", detrend="constant", taper: str = "boxcar", nperseg: int | None = None,
                  output: str = "spectrum", top_k: int = 3, log: bool = False):
         self.method = method
         self.detrend = detrend
-        self.window = window
+        self.taper = taper
         self.nperseg = nperseg
         self.output = output
         self.top_k = top_k
@@ -174,11 +175,11 @@ class Periodogram(BaseTransformer):
 
     def _spectrum(self, X: np.ndarray):
         if self.method == "fft":
-            return signal.periodogram(X, window=self.window, detrend=self.detrend, axis=-1)
+            return signal.periodogram(X, window=self.taper, detrend=self.detrend, axis=-1)
         if self.method == "welch":
             nper = self.nperseg if self.nperseg is not None else max(1, min(X.shape[1], 256) // 2)
             nper = min(int(nper), X.shape[1])
-            return signal.welch(X, window=self.window, nperseg=nper, detrend=self.detrend, axis=-1)
+            return signal.welch(X, window=self.taper, nperseg=nper, detrend=self.detrend, axis=-1)
         raise ValueError(f"Periodogram: method must be 'fft' or 'welch', got {self.method!r}")
 
     def fit(self, X, y=None):
@@ -387,7 +388,7 @@ class STFTFeatures(BaseTransformer):
     """Short-time Fourier magnitudes of each window, summarised per frequency band.
 
     ``|Z(f, tau)|`` from :func:`scipy.signal.stft` (segments of ``nperseg`` samples, ``noverlap`` overlap,
-    ``window`` taper, no boundary padding) is split into ``n_bands`` contiguous bands of frequency bins (as
+    ``taper`` window function, no boundary padding) is split into ``n_bands`` contiguous bands of frequency bins (as
     equal as possible); each band gives ``mean`` (its mean magnitude over bins and segments), ``std`` (the
     standard deviation over segments of the band's mean magnitude) and ``max`` (the largest magnitude).
 
@@ -397,7 +398,8 @@ class STFTFeatures(BaseTransformer):
         Segment length; default ``max(2, window_length // 4)``, capped at the window length.
     noverlap : int, optional
         Default ``nperseg // 2``.
-    window : str, default "hann"
+    taper : str, default "hann"
+        Window function of each segment (scipy's ``window`` argument).
     n_bands : int, default 4
         Capped at the number of frequency bins.
     stats : sequence of {"mean", "std", "max"}, default ("mean", "std", "max")
@@ -410,11 +412,11 @@ class STFTFeatures(BaseTransformer):
     n_features_in_ : int
     """
 
-    def __init__(self, nperseg: int | None = None, noverlap: int | None = None, window: str = "hann",
+    def __init__(self, nperseg: int | None = None, noverlap: int | None = None, taper: str = "hann",
                  n_bands: int = 4, stats=("mean", "std", "max")):
         self.nperseg = nperseg
         self.noverlap = noverlap
-        self.window = window
+        self.taper = taper
         self.n_bands = n_bands
         self.stats = stats
 
@@ -426,7 +428,7 @@ class STFTFeatures(BaseTransformer):
 
     def _stft(self, X):
         nper, nover = self._params(X.shape[1])
-        _, _, Z = signal.stft(X, window=self.window, nperseg=nper, noverlap=nover, boundary=None, padded=False,
+        _, _, Z = signal.stft(X, window=self.taper, nperseg=nper, noverlap=nover, boundary=None, padded=False,
                               axis=-1)
         return np.abs(Z)  # (n_windows, n_freq, n_segments)
 
