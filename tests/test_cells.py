@@ -149,3 +149,14 @@ def test_public_access_and_bad_sizes():
     assert cells.LSTMCell(3, 4, peephole=True)(torch.randn(2, 3))[0].shape == (2, 4)
     with pytest.raises(ValueError, match="hidden_size"):
         ElmanCell(3, 0)
+
+
+@pytest.mark.parametrize("name", sorted(CELLS))
+def test_every_parameter_is_used(name):
+    klass, opts = CELLS[name]
+    cell = klass(3, 4, **opts)
+    out = cell(torch.randn(2, 3), None)
+    h = out[0] + out[1] if isinstance(out, tuple) else out
+    grads = torch.autograd.grad(h.square().sum(), list(cell.parameters()), allow_unused=True)
+    unused = [n for (n, _), g in zip(cell.named_parameters(), grads) if g is None]
+    assert not unused, unused

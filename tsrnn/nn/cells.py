@@ -223,6 +223,8 @@ class _MUTCell(RecurrentCell):
     stands in for ``x_t``. ``project(x)`` returns the input terms ``[z_x, r_x, u_x]`` concatenated.
     """
 
+    uses_raw_x = True  # MUT1/MUT2 add the raw input to a hidden-size vector; MUT3 does not
+
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__(input_size, hidden_size)
         H = self.hidden_size
@@ -231,7 +233,7 @@ class _MUTCell(RecurrentCell):
         self.bias_z = nn.Parameter(torch.empty(H))
         self.bias_r = nn.Parameter(torch.empty(H))
         self.same_size = self.input_size == H
-        if not self.same_size:
+        if not self.same_size and self.uses_raw_x:
             self.weight_p = nn.Parameter(torch.empty(H, self.input_size))
 
     def _raw_x(self, x):
@@ -311,6 +313,8 @@ class MUT3Cell(_MUTCell):
 
     Returns ``h`` ``(batch, H)``.
     """
+
+    uses_raw_x = False
 
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__(input_size, hidden_size)
