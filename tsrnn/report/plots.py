@@ -369,7 +369,10 @@ def plot_periodogram(y, *, fs: float = 1.0, method: str = "fft", top_k: int = 3,
     _, v, unique_id = _series(y, unique_id)
     if len(v) < 4 or not np.isfinite(v).all():
         raise ValueError("plot_periodogram: need at least 4 finite values")
-    pg = Periodogram(method=method, window="boxcar" if method == "fft" else "hann").fit(v[None, :])
+    pg = Periodogram(method=method)
+    if method == "welch":
+        pg.set_params(taper="hann")
+    pg.fit(v[None, :])
     P = pg.transform(v[None, :])[0] * (1.0 / fs)
     f = pg.frequencies_ * fs
     fig, (ax,) = _axes(ax)
