@@ -1,0 +1,243 @@
+"""HTML / Markdown reports: the page holds the result's numbers, the rank statistics match the formulas."""
+
+import base64
+import io
+import re
+from html.parser import HTMLParser
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from tsrnn.report.html import (  # noqa: E402
+    friedman_nemenyi,
+    horizon_errors,
+    render_backtest,
+    render_detectors,
+    render_html,
+    render_markdown,
+)
+
+
+class _Tables(HTMLParser):
+    """Cells of every table by id: ``{id: [[{text, attrs}]]}``, plus the ``<img>`` sources."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self.imgs, self._id, self._row, self._cell = {}, [], None, None, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table":
+            self._id = a.get("id") or f"t{len(self.tables)}"
+            self.tables[self._id] = []
+        elif tag == "tr" and self._id is not None:
+            self._row = []
+            self.tables[self._id].append(self._row)
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = {"text": "", "attrs": a}
+            self._row.append(self._cell)
+        elif tag == "img":
+            self.imgs.append(a)
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self._cell = None
+        elif tag == "table":
+            self._id = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell["text"] += data
+
+
+def _parse(path):
+    p = _Tables()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+@pytest.fixture(scope="module")
+def result():
+    from tsrnn.backtest import backtest
+    from tsrnn.datasets import make_sales
+    from tsrnn.models import Drift, Mean, Naive, Naive2, SeasonalNaive
+
+    df = make_sales(n_series=5, length=100, seed=3)
+    models = {"Naive": Naive(), "SNaive": SeasonalNaive(season_length=7), "Mean": Mean(), "Drift": Drift(),
+              "Naive2": Naive2(season_length=7)}
+    return backtest(models, df, h=5, n_windows=3, level=[80], season_length=7, progress=False)
+
+
+@pytest.fixture(scope="module")
+def page(result, tmp_path_factory):
+    return render_backtest(result, tmp_path_factory.mktemp("rep") / "report.html", n_series=2)
+
+
+def test_leaderboard_in_the_page_equals_the_result(result, page):
+    lb = result.leaderboard()
+    rows = _parse(page).tables["leaderboard"]
+    head = [c["text"] for c in rows[0]]
+    assert head == ["#", "model", *map(str, lb.columns)]
+    body = rows[1:]
+    assert [r[1]["text"] for r in body] == list(lb.index)
+    assert [int(r[0]["text"]) for r in body] == list(range(1, len(lb) + 1))
+    for r, (_, expect) in zip(body, lb.iterrows()):
+        for cell, col in zip(r[2:], lb.columns):
+            assert cell["attrs"]["data-column"] == str(col)
+            assert float(cell["attrs"]["data-value"]) == pytest.approx(expect[col], rel=1e-12, abs=0)
+            assert float(cell["text"]) == pytest.approx(expect[col], rel=5e-4, abs=1e-12)
+
+
+def test_the_best_of_each_column_is_marked(result, page):
+    lb = result.leaderboard()
+    rows = _parse(page).tables["leaderboard"][1:]
+    for j, col in enumerate(lb.columns):
+        marked = {r[1]["text"] for r in rows if "best" in r[j + 2]["attrs"].get("class", "")}
+        x = lb[col].astype(float)
+        if col == "coverage-80":
+            d = (x - 0.8).abs()
+            expect = set(d.index[d == d.min()])
+        else:  # every other column of a backtest leaderboard: lower is better
+            expect = set(x.index[x == x.min()])
+        assert marked == expect, col
+
+
+def test_page_is_self_contained_and_every_image_is_a_png(page):
+    text = page.read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)
+    assert "<script" not in text
+    p = _parse(page)
+    assert len(p.imgs) >= 5  # ranks, horizon, 2 forecast plots, timings
+    for img in p.imgs:
+        assert img["src"].startswith("data:image/png;base64,")
+        im = Image.open(io.BytesIO(base64.b64decode(img["src"].split(",", 1)[1])))
+        assert im.format == "PNG" and im.size == (int(img["width"]), int(img["height"]))
+    for section in ("Run", "Leaderboard", "Ranks across series", "Error by horizon", "Forecasts", "Timings",
+                    "Failures"):
+        assert f">{section}</h2>" in text
+    assert "Friedman" in text and "No failures." in text
+
+
+def test_metadata_holds_settings_and_versions(result, page):
+    meta = {r[0]["text"]: r[1]["text"] for r in _parse(page).tables["meta"][1:]}
+    assert meta["settings: n_windows"] == "3" and meta["data: h"] == "5"
+    assert meta["environment: numpy"] == np.__version__ and meta["environment: pandas"] == pd.__version__
+    assert meta["models: models"] == ", ".join(result.models)
+
+
+def test_friedman_nemenyi_match_the_formulas():
+    rng = np.random.default_rng(0)
+    k, n = 4, 30
+    wide = pd.DataFrame(rng.normal(size=(n, k)) + np.array([0.0, 0.3, 0.6, 1.5]), columns=list("abcd"))
+    fn = friedman_nemenyi(wide)
+    chi2, p = stats.friedmanchisquare(*wide.T.to_numpy())
+    assert fn["statistic"] == pytest.approx(chi2) and fn["pvalue"] == pytest.approx(p)
+    R = wide.rank(axis=1).mean()
+    pd.testing.assert_series_equal(fn["ranks"], R.sort_values())
+    # Demsar (2006), Table 5(a): q_0.05 = 2.569 for k = 4; CD = q sqrt(k (k + 1) / (6 N))
+    assert fn["cd"] == pytest.approx(2.569 * np.sqrt(k * (k + 1) / (6 * n)), rel=1e-3)
+    se = np.sqrt(k * (k + 1) / (6 * n))
+    for i in "abcd":
+        for j in "abcd":
+            if i != j:
+                q = abs(R[i] - R[j]) / se * np.sqrt(2)
+                expect = stats.studentized_range.sf(q, k, np.inf)
+                assert fn["pvalues"].loc[i, j] == pytest.approx(expect, rel=1e-3, abs=1e-6)
+    higher = friedman_nemenyi(-wide, higher_better=True)
+    pd.testing.assert_series_equal(higher["ranks"], fn["ranks"])
+
+
+def test_horizon_errors_average_to_the_leaderboard(result):
+    hz = horizon_errors(result.forecasts, result.models)
+    assert sorted(hz["step"].unique()) == [1, 2, 3, 4, 5]
+    lb = result.leaderboard()
+    for m in result.models:
+        g = hz[hz["model"] == m]
+        # every window has h steps, so the mean over steps of the per-step MAE is the mean per-window MAE
+        assert g["mae"].mean() == pytest.approx(lb.loc[m, "mae"], rel=1e-10)
+    f = result.forecasts
+    first = f.groupby(["unique_id", "cutoff"]).head(1)
+    y, yhat = first["y"].to_numpy(), first["Naive"].to_numpy()
+    den = np.abs(y) + np.abs(yhat)
+    sm = np.mean(np.divide(200 * np.abs(y - yhat), den, out=np.zeros_like(den), where=den > 0))
+    assert hz.query("model == 'Naive' and step == 1")["smape"].item() == pytest.approx(sm)
+
+
+def test_failures_table_and_markdown(tmp_path):
+    from tsrnn.backtest import backtest
+    from tsrnn.models import Mean, Naive
+
+    class Broken(Naive):
+        def _fit_series(self, y, X):
+            if y[0] > 55:
+                raise RuntimeError("boom on purpose")
+            return super()._fit_series(y, X)
+
+    rng = np.random.default_rng(1)
+    df = pd.concat([pd.DataFrame({"unique_id": u, "ds": pd.date_range("2024-01-01", periods=40, freq="D"),
+                                  "y": base + rng.normal(size=40)}) for u, base in (("ok", 10.0), ("bad", 60.0))])
+    r = backtest({"Broken": Broken(), "Mean": Mean()}, df, h=3, n_windows=2, progress=False, on_error="record")
+    assert len(r.errors)
+    path = render_html(r, tmp_path / "out")  # a folder: report.html inside
+    assert path == tmp_path / "out" / "report.html"
+    p = _parse(path)
+    fail = p.tables["failures-table"]
+    head = [c["text"] for c in fail[0]]
+    assert "traceback" not in head
+    msgs = [r_[head.index("message")]["text"] for r_ in fail[1:]]
+    assert len(msgs) == len(r.errors) and all("boom on purpose" in m for m in msgs)
+    assert "<details><summary>Broken / bad" in path.read_text() and "RuntimeError" in path.read_text()
+    md = render_markdown(r)
+    assert "## Failures" in md and "boom on purpose" in md
+    assert md.count("\n| ") >= len(r.models) + 1
+
+
+def test_markdown_leaderboard_bolds_the_best(result):
+    md = render_markdown(result)
+    lb = result.leaderboard()
+    best = lb["smape"].idxmin()
+    row = next(line for line in md.splitlines() if line.startswith(f"| 1 | {lb.index[0]} |"))
+    assert lb.index[0] == best and f"**{lb.loc[best, 'smape']:.4g}**" in row
+    assert "## sMAPE by horizon" in md and "## Timings" in md
+
+
+def test_to_html_uses_the_full_report(result, tmp_path):
+    path = result.to_html(tmp_path / "r.html")
+    assert "Ranks across series" in path.read_text()
+
+
+def test_detector_report(tmp_path):
+    from tsrnn.anomaly import RollingZScore, evaluate_detectors
+
+    rng = np.random.default_rng(5)
+    frames = []
+    for i in range(3):
+        y = rng.normal(size=240)
+        lab = np.zeros(240, int)
+        y[150 + 20 * i] += 9
+        lab[148 + 20 * i:153 + 20 * i] = 1
+        frames.append(pd.DataFrame({"unique_id": f"s{i}", "ds": np.arange(240), "y": y, "label": lab}))
+    data = pd.concat(frames, ignore_index=True)
+    res = evaluate_detectors({"z20": RollingZScore(window=20), "z40": RollingZScore(window=40),
+                              "z80": RollingZScore(window=80)}, data, progress=False)
+    path = render_html(res, tmp_path / "det.html", n_series=2)
+    p = _parse(path)
+    lb = res.leaderboard()
+    body = p.tables["leaderboard"][1:]
+    assert [r[1]["text"] for r in body] == list(lb.index)
+    for r, (_, expect) in zip(body, lb.iterrows()):
+        for cell, col in zip(r[2:], lb.columns):
+            v = float(cell["attrs"]["data-value"])
+            assert (np.isnan(v) and np.isnan(expect[col])) or v == pytest.approx(expect[col], rel=1e-12)
+    nab = [r for r in body if "best" in r[2]["attrs"].get("class", "")]
+    assert {r[1]["text"] for r in nab} == set(lb.index[lb["nab_standard"] == lb["nab_standard"].max()])
+    alts = [i["alt"] for i in p.imgs]
+    assert sum(a.startswith("detections on") for a in alts) == 2
+    assert render_detectors is not None and "nab_standard" in render_markdown(res)
