@@ -258,7 +258,7 @@ def nab_series(label, detections, profile="standard", *, probation: float = 0.15
 
 
 def _iter_series(data, values, column: str):
-    """Yield ``(uid, label, values)`` per series in time order from a long frame and an aligned column."""
+    """Yield ``(uid, label, values)`` per series, rows in the given order, from a long frame and aligned values."""
     if not isinstance(data, pd.DataFrame) or "label" not in data.columns:
         raise TypeError("data must be a long DataFrame with columns unique_id, ds, y, label")
     if isinstance(values, pd.DataFrame):
@@ -279,11 +279,9 @@ def _iter_series(data, values, column: str):
     if pd.isna(vals).any():
         raise ValueError(f"{int(pd.isna(vals).sum())} rows of data have no detection value")
     uid = data["unique_id"].to_numpy() if "unique_id" in data.columns else np.zeros(len(data))
-    ds = data["ds"].to_numpy() if "ds" in data.columns else np.arange(len(data))
     lab = data["label"].to_numpy()
     for u in pd.unique(uid):
-        rows = np.flatnonzero(uid == u)
-        rows = rows[np.argsort(ds[rows], kind="stable")]
+        rows = np.flatnonzero(uid == u)  # the rows of the series in the order given (NAB: file order)
         yield u, lab[rows], vals[rows]
 
 
@@ -308,7 +306,8 @@ def nab_score(data: pd.DataFrame, detections, profile="standard", *, probation: 
     Parameters
     ----------
     data : pd.DataFrame
-        Long frame ``unique_id, ds, y, label``; the anomaly windows are the runs of ``label == 1``.
+        Long frame ``unique_id, ds, y, label``, each series' rows in time order (kept as given, as NAB keeps its
+        files' rows); the anomaly windows are the runs of ``label == 1``.
     detections : pd.Series, array or pd.DataFrame
         0/1 per row of ``data`` (a Series with the same index, an array in row order, or a long frame with
         ``unique_id, ds, detection``).
