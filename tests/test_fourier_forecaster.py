@@ -125,3 +125,12 @@ def test_errors():
         FourierForecaster(periods=[1]).fit(np.arange(30.0))
     with pytest.raises(ValueError, match="arima_order"):
         FourierForecaster(arima_order=(1, 0)).fit(np.arange(30.0))
+
+
+def test_log_models_log_y():
+    y = np.exp(_hourly().to_numpy() / 20)
+    a = FourierForecaster(periods=[24], orders=2, log=True).fit(y).predict(10, level=[80])
+    b = FourierForecaster(periods=[24], orders=2).fit(np.log(y)).predict(10, level=[80])
+    np.testing.assert_allclose(a.to_numpy(), np.exp(b.to_numpy()), rtol=1e-10)
+    with pytest.raises(ValueError, match="positive"):
+        FourierForecaster(log=True).fit(np.r_[1.0, -1.0, np.ones(30)])

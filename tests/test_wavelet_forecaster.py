@@ -86,3 +86,12 @@ def test_errors():
         WaveletForecaster(forecaster="ARIMA").fit(np.arange(30.0))
     with pytest.raises(ValueError, match="wavelet"):
         WaveletForecaster(wavelet="morl").fit(np.arange(30.0))
+
+
+def test_log_models_log_y(rng):
+    y = np.exp(rng.normal(size=200).cumsum() / 10 + np.sin(np.arange(200) / 4))
+    a = WaveletForecaster(log=True).fit(y).predict(10, level=[80])
+    b = WaveletForecaster().fit(np.log(y)).predict(10, level=[80])
+    np.testing.assert_allclose(a.to_numpy(), np.exp(b.to_numpy()), rtol=1e-10)
+    with pytest.raises(ValueError, match="positive"):
+        WaveletForecaster(log=True).fit(np.r_[0.0, np.ones(30)])

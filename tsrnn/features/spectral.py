@@ -78,7 +78,10 @@ def detect_seasonality(y, max_period: int | None = None, *, min_period: int = 2,
     The series is linearly detrended; peaks of its periodogram (zero-padded 4x) give period hints ``1 / f``.
     Each hint is refined to the integer lag of highest autocorrelation within one frequency bin
     (``1/(f + 1/n) .. 1/(f - 1/n)``) and kept only if that lag is a local maximum of the ACF ("on a hill",
-    Vlachos et al., 2005, *AUTOPERIOD*) above ``threshold``. Candidates are ranked by periodogram power.
+    Vlachos et al., 2005, *AUTOPERIOD*) above ``threshold``, and if the series minus its moving average of that
+    order keeps an autocorrelation above ``threshold`` at that lag (a wandering level has none). Candidates are
+    ranked by periodogram power; an integer multiple of a stronger candidate is dropped unless its unbiased
+    autocorrelation is higher than that candidate's.
 
     Parameters
     ----------
@@ -125,7 +128,15 @@ def detect_seasonality(y, max_period: int | None = None, *, min_period: int = 2,
         on_hill = r[lag] >= r[lag - 1] and (lag + 1 >= len(r) or r[lag] >= r[lag + 1])
         if on_hill and lag not in found and r[lag] > thr and _seasonal_acf(y, lag) > thr:
             found[lag] = float(power[k])
-    return np.array(sorted(found, key=found.get, reverse=True), dtype=int)
+    ranked = sorted(found, key=found.get, reverse=True)
+    # a multiple of a stronger period is kept only if it repeats better than that period (the weekly cycle of
+    # hourly data does; 144 or 192 there are multiples of 24 with no cycle of their own)
+    unbiased = r * n / (n - np.arange(len(r)))
+    kept: list[int] = []
+    for q in ranked:
+        if all(q % p or unbiased[q] > unbiased[p] for p in kept if p < q):
+            kept.append(q)
+    return np.array(kept, dtype=int)
 
 
 # --------------------------------------------------------------------------------------------- periodogram

@@ -36,6 +36,17 @@ def _ols(A: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.linalg.lstsq(A, y, rcond=None)[0]
 
 
+def _log_values(y: np.ndarray, owner: str) -> np.ndarray:
+    if (y <= 0).any():
+        raise ValueError(f"{owner}(log=True) needs strictly positive values; the series has minimum {y.min():g}")
+    return np.log(y)
+
+
+def _exp_forecast(mean: np.ndarray, intervals: dict) -> tuple:
+    """Back-transform a forecast of ``log y``: ``exp`` of the mean (the median of y) and of the bounds."""
+    return np.exp(mean), {lv: (np.exp(lo), np.exp(hi)) for lv, (lo, hi) in intervals.items()}
+
+
 def _aicc(rss: float, n: int, k: int) -> float:
     """AICc of a Gaussian linear regression with ``k`` coefficients (plus the variance)."""
     if rss <= 0 or n - k - 2 <= 0:
@@ -62,6 +73,9 @@ class FourierForecaster(BaseForecaster):
     method : {"two-step", "mle"}, default "two-step"
     max_order : int, default 10
     max_periods : int, default 2
+    log : bool, default False
+        Model ``log y`` (positive series whose seasonal swings grow with the level); the forecast is then the
+        median ``exp(mean)`` and the intervals are exponentiated.
     n_jobs : int, default 1
         Series fitted in parallel.
 
@@ -75,7 +89,7 @@ class FourierForecaster(BaseForecaster):
 
     def __init__(self, periods: float | Sequence[float] | None = None, orders: int | Sequence[int] | None = None,
                  arima_order: tuple = (1, 0, 0), trend: bool = False, method: str = "two-step", max_order: int = 10,
-                 max_periods: int = 2, n_jobs: int = 1):
+                 max_periods: int = 2, log: bool = False, n_jobs: int = 1):
         self.periods = periods
         self.orders = orders
         self.arima_order = arima_order
@@ -83,6 +97,7 @@ class FourierForecaster(BaseForecaster):
         self.method = method
         self.max_order = max_order
         self.max_periods = max_periods
+        self.log = log
         self.n_jobs = n_jobs
 
     def _min_length(self) -> int:
@@ -146,6 +161,8 @@ class FourierForecaster(BaseForecaster):
 
     # ------------------------------------------------------------------ hooks
     def _fit_series(self, y, X):
+        if self.log:
+            y = _log_values(y, "FourierForecaster")
         n = len(y)
         t = np.arange(n, dtype=float)
         periods = self._periods(y)
@@ -183,6 +200,10 @@ class FourierForecaster(BaseForecaster):
         return self._design(t, state["periods"], state["orders"], X)
 
     def _predict_series(self, state, h, X, levels):
+        mean, intervals = self._predict_model(state, h, X, levels)
+        return _exp_forecast(mean, intervals) if self.log else (mean, intervals)
+
+    def _predict_model(self, state, h, X, levels):
         D = self._future_design(state, h, X)
         res = state["arima"]
         if self.method == "mle":
@@ -204,6 +225,8 @@ class FourierForecaster(BaseForecaster):
 
     def _update_series(self, state, y, X, n_new):
         """Append the new observations to the error model; regression and ARIMA parameters stay fixed."""
+        if self.log:
+            y = _log_values(y, "FourierForecaster")
         n_old = state["n"]
         t = np.arange(n_old, n_old + n_new, dtype=float)
         Xn = None if X is None else X[-n_new:]

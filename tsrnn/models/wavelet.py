@@ -21,7 +21,7 @@ from sklearn.base import clone
 from ..base import BaseForecaster, gaussian_intervals
 from ..features.spectral import detect_seasonality
 from ..features.wavelets import causal_mra
-from .fourier import _ols
+from .fourier import _exp_forecast, _log_values, _ols
 
 __all__ = ["WaveletForecaster"]
 
@@ -69,6 +69,9 @@ class WaveletForecaster(BaseForecaster):
         Number of detail scales ``J``.
     n_lags : int, optional
         Fixed AR order for every component of the default model (overrides the rule above).
+    log : bool, default False
+        Decompose and forecast ``log y`` (positive series); the forecast is the median ``exp(mean)`` and the
+        intervals are exponentiated.
     n_jobs : int, default 1
 
     Attributes
@@ -78,11 +81,12 @@ class WaveletForecaster(BaseForecaster):
     """
 
     def __init__(self, forecaster=None, wavelet: str = "haar", level: int = 3, n_lags: int | None = None,
-                 n_jobs: int = 1):
+                 log: bool = False, n_jobs: int = 1):
         self.forecaster = forecaster
         self.wavelet = wavelet
         self.level = level
         self.n_lags = n_lags
+        self.log = log
         self.n_jobs = n_jobs
 
     def _min_length(self) -> int:
@@ -104,6 +108,8 @@ class WaveletForecaster(BaseForecaster):
         return [min(max(2 ** (j + 1), m), cap) for j in range(1, J + 1)] + [min(max(2 ** (J + 1), m), cap)]
 
     def _fit_series(self, y, X):
+        if self.log:
+            y = _log_values(y, "WaveletForecaster")
         comps = causal_mra(y, self.wavelet, int(self.level))
         if self.forecaster is None:
             return {"components": [_fit_ar(c, p) for c, p in zip(comps, self._lags(y))], "model": None}
@@ -113,6 +119,10 @@ class WaveletForecaster(BaseForecaster):
         return {"components": [m._fit_series(c, None) for m, c in zip(models, comps)], "model": models}
 
     def _predict_series(self, state, h, X, levels):
+        mean, intervals = self._predict_components(state, h, levels)
+        return _exp_forecast(mean, intervals) if self.log else (mean, intervals)
+
+    def _predict_components(self, state, h, levels):
         if state["model"] is None:
             parts = [_predict_ar(st, h) for st in state["components"]]
             mean = np.sum([p[0] for p in parts], axis=0)
@@ -129,6 +139,8 @@ class WaveletForecaster(BaseForecaster):
 
     def _update_series(self, state, y, X, n_new):
         """New components from the full history (the past ones do not change); parameters stay fixed."""
+        if self.log:
+            y = _log_values(y, "WaveletForecaster")
         comps = causal_mra(y, self.wavelet, int(self.level))
         if state["model"] is None:
             new = [dict(st, tail=c[-len(st["tail"]):].copy()) for st, c in zip(state["components"], comps)]
