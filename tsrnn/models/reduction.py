@@ -1,8 +1,9 @@
 """Forecasting by reduction to regression: any scikit-learn regressor on lag windows, trained across the panel.
 
-Every series is cut into windows of its last ``window`` values and the value(s) that follow
+Every series is cut into windows of ``window`` consecutive values and the value(s) that follow each
 (:func:`tsrnn.features.make_windows`); the windows of all series form one training set, so one regressor
-learns the dynamics shared by the panel (a *global* model, as in the M5 and M4 winning solutions).
+learns the dynamics shared by the panel (a *global* model, like the gradient-boosting models that won
+the M5 competition).
 
 With ``normalize="window"`` each window is standardised by its own mean and standard deviation, inputs and
 targets alike, ``z = (x - mean(x_window)) / sd(x_window)``, so that series of any level and scale share a model.
