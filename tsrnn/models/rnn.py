@@ -186,7 +186,8 @@ class RNNForecaster(BaseForecaster):
     module_ : WindowNet (on the CPU)
     history_ : TrainingHistory
     loc_, scale_ : dict uid -> float, the per-series scaling
-    sigma_ : dict uid -> (H,) residual standard deviation (scaled units) per output step
+    sigma_ : dict uid -> (H,) residual standard deviation (scaled units) per output step (point heads; filled
+        at the first ``predict`` with ``level``)
     """
 
     _is_global = True
@@ -321,19 +322,20 @@ class RNNForecaster(BaseForecaster):
             optimizer_state=self.optimizer_state_, progress=self.progress, desc=f"RNNForecaster({cell})")
         self.optimizer_state_ = self.history_.optimizer_state
         self.module_.cpu().eval()
-        self.sigma_ = self._residual_sigma(panel, train, valid, head)
+        self.sigma_ = None  # residual spread, computed at the first predict that asks for intervals
 
     @torch.no_grad()
-    def _residual_sigma(self, panel, train, valid, head) -> dict:
-        """RMS of the scaled residuals per series and output step (the most recent 200 windows of each)."""
-        z, xf, y, sid = (np.concatenate([a, b]) for a, b in zip(train, valid)) if valid else train
-        keep = np.concatenate([np.flatnonzero(sid == i)[-200:] for i in range(len(panel.series))])
-        pred = np.concatenate([
-            head.point(self.module_(torch.from_numpy(z[c]), torch.from_numpy(xf[c]))).numpy()
-            for c in np.array_split(keep, max(1, len(keep) // 4096))
-        ])
-        res, sid = pred - y[keep], sid[keep]
-        return {s.uid: np.sqrt(np.mean(res[sid == i] ** 2, axis=0)) for i, s in enumerate(panel.series)}
+    def _residual_sigma(self, panel, head) -> dict:
+        """RMS of the scaled in-sample residuals per series and output step, over each series' last 100 windows."""
+        w, H = self._window(), self._out_steps()
+        out = {}
+        for s in panel.series:
+            Z, Y = make_windows(self._rows(s)[-(w + H + 99):], w, H)
+            xf = Y[:, :, 1:].reshape(len(Y), -1)
+            pred = head.point(self.module_(torch.from_numpy(Z.astype(np.float32)),
+                                           torch.from_numpy(xf.astype(np.float32)))).double().numpy()
+            out[s.uid] = np.sqrt(np.mean((pred - Y[:, :, 0]) ** 2, axis=0))
+        return out
 
     # ------------------------------------------------------------------ predict
     @torch.no_grad()
@@ -392,6 +394,8 @@ class RNNForecaster(BaseForecaster):
                     lo, hi = np.quantile(draws[i], [a, 1 - a], axis=0)
                     iv[lv] = (loc + scale * lo, loc + scale * hi)
             else:
+                if self.sigma_ is None:
+                    self.sigma_ = self._residual_sigma(panel, head)
                 sig = self.sigma_[s.uid]
                 sigma = sig[steps % H] * np.sqrt(1 + steps // H) if H > 1 else sig[0] * np.sqrt(steps + 1)
                 iv = gaussian_intervals(m, scale * sigma, levels)

@@ -17,6 +17,7 @@ import contextlib
 import copy
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -62,6 +63,7 @@ class TrainingHistory:
     seconds: float = 0.0
     n_samples: int = 0
     optimizer_state: dict | None = None
+    amp: str | None = None  # the autocast dtype used, if any
 
     @property
     def n_epochs(self) -> int:
@@ -194,8 +196,10 @@ def fit_module(
     steps = 0
     t0 = time.perf_counter()
 
+    amp_on = [use_amp]  # switched off if the model has an op without a low-precision kernel
+
     def autocast():
-        return torch.autocast("cuda", dtype=amp_dtype) if use_amp else contextlib.nullcontext()
+        return torch.autocast("cuda", dtype=amp_dtype) if amp_on[0] else contextlib.nullcontext()
 
     bar = None
     if progress:
@@ -210,11 +214,16 @@ def fit_module(
             for start in range(0, n, batch_size):
                 idx = perm[start:start + batch_size]
                 batch = tuple(t[idx] for t in train_t)
-                with autocast():
+                try:
+                    with autocast():
+                        loss = loss_fn(module, batch)
+                except RuntimeError as e:
+                    if not amp_on[0] or steps:
+                        raise
+                    warnings.warn(f"fit_module: mixed precision failed ({e}); training in float32", stacklevel=2)
+                    amp_on[0] = False
+                    scaler = torch.amp.GradScaler("cuda", enabled=False)
                     loss = loss_fn(module, batch)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"fit_module: the training loss became {loss.item()} "
-                                             f"(epoch {_epoch}); lower lr or check the inputs")
                 opt.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 if clip_grad_norm:
@@ -228,7 +237,10 @@ def fit_module(
                 if max_steps is not None and steps >= max_steps:
                     break
             hist.n_samples += count
-            hist.train_loss.append(float(total) / count)
+            hist.train_loss.append(float(total) / count)  # one device sync per epoch
+            if not math.isfinite(hist.train_loss[-1]):
+                raise FloatingPointError(f"fit_module: the training loss became {hist.train_loss[-1]} "
+                                         f"(epoch {_epoch}); lower lr or check the inputs")
             hist.lr.append(opt.param_groups[0]["lr"])
             monitor = hist.train_loss[-1]
             if valid_t:
@@ -260,6 +272,7 @@ def fit_module(
         hist.best_epoch = hist.n_epochs - 1
     module.eval()
     hist.seconds = time.perf_counter() - t0
+    hist.amp = str(amp_dtype).replace("torch.", "") if amp_on[0] else None
     hist.optimizer_state = _cpu_state(opt.state_dict())
     return hist
 
