@@ -12,7 +12,7 @@
 
   with ``n`` scores of which ``N_t`` exceed ``t``. With ``dynamic=True`` this is SPOT: while streaming, a score
   above ``z_q`` is an alarm and is left out of the model; one between ``t`` and ``z_q`` joins the peaks and
-  ``z_q`` is re-estimated.
+  ``z_q`` is re-estimated (each time the peaks have grown by 2 %, to bound the cost of the refits).
 
 :class:`ThresholdMixin` plugs them into :class:`tsrnn.base.BaseDetector` through ``_set_threshold`` and a
 ``predict`` that can apply per-stamp thresholds and a ``cooldown`` (after an alarm, the next ``cooldown`` stamps
@@ -26,8 +26,10 @@ import pandas as pd
 from scipy import stats
 from sklearn.base import BaseEstimator, clone
 
-__all__ = ["QuantileThreshold", "RollingQuantileThreshold", "POTThreshold", "ThresholdMixin", "make_threshold",
-           "apply_cooldown", "gpd_threshold"]
+from ..base import BaseDetector
+
+__all__ = ["QuantileThreshold", "RollingQuantileThreshold", "POTThreshold", "ThresholdMixin", "Thresholded",
+           "make_threshold", "apply_cooldown", "gpd_threshold"]
 
 
 def _check_rate(c, name="contamination") -> float:
@@ -161,6 +163,7 @@ class POTThreshold(QuantileThreshold):
         if not self.dynamic or not np.isfinite(self.init_threshold_):
             return np.full(len(scores), self.threshold_)
         t, z, n, peaks = self.init_threshold_, self.threshold_, self.n_, list(self.peaks_)
+        refit_at = 0
         out = np.empty(len(scores))
         for i, x in enumerate(scores):
             out[i] = z
@@ -169,8 +172,9 @@ class POTThreshold(QuantileThreshold):
             n += 1
             if x > t:
                 peaks.append(x - t)
-                if len(peaks) >= self.min_peaks:
+                if len(peaks) >= max(self.min_peaks, refit_at):
                     z = gpd_threshold(np.asarray(peaks), t, n, self.risk)
+                    refit_at = int(np.ceil(len(peaks) * 1.02)) + 1
         return out
 
 
@@ -207,3 +211,34 @@ class ThresholdMixin:
         """1 where the score exceeds the threshold in force (after the cooldown), else 0; same layout as ``y``."""
         self._check_fitted()
         return self._per_stamp(y, self._flags, "anomaly")
+
+
+class Thresholded(ThresholdMixin, BaseDetector):
+    """Any detector's raw score with a threshold strategy and a cooldown of this module.
+
+    Parameters
+    ----------
+    detector : BaseDetector
+        Cloned and fitted in ``fit``; only its scores are used (its own threshold is ignored).
+    threshold, contamination, cooldown
+        As in :class:`tsrnn.anomaly.RollingZScore`.
+    """
+
+    def __init__(self, detector=None, threshold="quantile", contamination: float = 0.01, cooldown: int = 0):
+        self.detector = detector
+        self.threshold = threshold
+        self.contamination = contamination
+        self.cooldown = cooldown
+
+    def _min_length(self) -> int:
+        return self.detector._min_length() if self.detector is not None else 2
+
+    def _fit(self, panel) -> None:
+        if self.detector is None:
+            raise ValueError("Thresholded: pass the detector whose scores are thresholded")
+        self.detector_ = clone(self.detector)
+        self.detector_.panel_ = panel
+        self.detector_._fit(panel)
+
+    def _score_series(self, s) -> np.ndarray:
+        return self.detector_._finite_scores(s)
