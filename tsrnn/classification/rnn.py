@@ -201,7 +201,8 @@ class _RNNSequenceBase(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The most probable class of each sequence (or step)."""
-        return self.classes_[self.predict_proba(X).argmax(-1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(-1)]
 
 
 class RNNClassifier(_RNNSequenceBase):

@@ -1,0 +1,144 @@
+"""RNNClassifier / RNNTagger: scikit-learn classifier behaviour, pooling equal to the recurrent layer's own final
+states, class weights as scikit-learn computes them, learning tasks that need memory, persistence."""
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone, is_classifier
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.class_weight import compute_class_weight
+
+from tsrnn.classification import RNNClassifier, RNNTagger
+
+
+def _spike_task(n, L, rng):
+    """Class 1: a spike in the first half; class 0: in the second half (the label is far from the end)."""
+    X = rng.normal(0, 0.3, (n, L))
+    y = rng.integers(0, 2, n)
+    pos = np.where(y == 1, rng.integers(0, L // 2, n), rng.integers(L // 2, L, n))
+    X[np.arange(n), pos] += 4.0
+    return X, y
+
+
+def test_sklearn_classifier_contract(rng):
+    X, t = rng.normal(size=(20, 30)), np.repeat([0, 1], 10)
+    c = RNNClassifier(random_state=0)
+    assert is_classifier(c) and clone(c).get_params() == c.get_params()
+    with pytest.raises(NotFittedError):
+        c.predict(X)
+    assert c.fit(X, t) is c
+    P = c.predict_proba(X)
+    assert c.predict(X).shape == (20,) and P.shape == (20, 2) and np.allclose(P.sum(1), 1)
+    labels = np.where(t == 1, "abnormal", "normal")
+    c2 = RNNClassifier(random_state=0, max_epochs=3).fit(X[:, :, None], labels)
+    assert list(c2.classes_) == ["abnormal", "normal"] and set(c2.predict(X)) <= {"abnormal", "normal"}
+
+
+def test_bidirectional_last_pooling_uses_the_final_states(rng):
+    X = rng.normal(size=(6, 12, 2))
+    c = RNNClassifier(cell="gru", hidden_size=5, num_layers=2, bidirectional=True, max_epochs=2,
+                      random_state=0).fit(X, np.arange(6) % 3)
+    net = c.module_
+    xs = torch.from_numpy(((X - c.mean_) / c.std_).astype(np.float32))
+    with torch.no_grad():
+        _, h_n = net.rnn(xs)  # (num_layers * 2, B, H): forward after t=T, backward after t=1 of the last layer
+        ref = torch.softmax(net.head(torch.cat([h_n[-2], h_n[-1]], -1)), -1).double().numpy()
+    assert np.allclose(c.predict_proba(X), ref, atol=1e-6)
+    # and the same against torch's own GRU holding the same weights
+    gru = torch.nn.GRU(2, 5, 2, batch_first=True, bidirectional=True)
+    gru.load_state_dict(net.rnn.fused.state_dict())
+    with torch.no_grad():
+        _, h2 = gru(xs)
+    assert torch.allclose(h2, h_n, atol=1e-6)
+
+
+def test_mean_and_attention_pooling(rng):
+    X = rng.normal(size=(8, 10))
+    y = np.arange(8) % 2
+    m = RNNClassifier(pooling="mean", max_epochs=2, random_state=0).fit(X, y)
+    xs = torch.from_numpy(((X[:, :, None] - m.mean_) / m.std_).astype(np.float32))
+    with torch.no_grad():
+        out, _ = m.module_.rnn(xs)
+        ref = torch.softmax(m.module_.head(out.mean(1)), -1).numpy()
+    assert np.allclose(m.predict_proba(X), ref, atol=1e-6)
+    a = RNNClassifier(pooling="attention", bidirectional=True, max_epochs=2, random_state=0).fit(X, y)
+    w = a.attention_weights(X)
+    assert w.shape == (8, 10) and np.allclose(w.sum(1), 1)
+    with pytest.raises(ValueError, match="attention"):
+        m.attention_weights(X)
+
+
+@pytest.mark.parametrize("kw", [{"cell": "gru"}, {"cell": "lstm", "pooling": "attention", "bidirectional": True}])
+def test_learns_a_task_that_needs_memory(rng, kw):
+    X, y = _spike_task(300, 30, rng)
+    Xt, yt = _spike_task(200, 30, rng)
+    c = RNNClassifier(hidden_size=16, max_epochs=25, random_state=0, **kw).fit(X, y)
+    assert c.score(Xt, yt) > 0.9
+
+
+def test_balanced_class_weight(rng):
+    c = RNNClassifier(class_weight="balanced", max_epochs=1, random_state=0)
+    y = np.array([0] * 18 + [1] * 2)
+    c.fit(rng.normal(size=(20, 5)), y)
+    w = c._class_weights(y)
+    assert np.allclose(w.numpy(), compute_class_weight("balanced", classes=np.array([0, 1]), y=y))
+    assert np.allclose(w.numpy(), [20 / (2 * 18), 20 / (2 * 2)])
+    d = RNNClassifier(class_weight={1: 5.0}, max_epochs=1).fit(rng.normal(size=(20, 5)), y)
+    assert np.allclose(d._class_weights(y).numpy(), [1.0, 5.0])
+    with pytest.raises(ValueError, match="class_weight"):
+        RNNClassifier(class_weight="auto", max_epochs=1).fit(rng.normal(size=(20, 5)), y)
+
+
+def test_balanced_weights_raise_minority_recall(rng):
+    """Overlapping classes, 9:1: weighting the rare class trades majority recall for minority recall."""
+    def data(n):
+        y = (rng.random(n) < 0.1).astype(int)
+        return rng.normal(0, 1, (n, 8)) + 0.8 * y[:, None], y
+
+    X, y = data(600)
+    Xt, yt = data(1000)
+    recall = {}
+    for cw in (None, "balanced"):
+        c = RNNClassifier(hidden_size=8, max_epochs=15, class_weight=cw, random_state=0).fit(X, y)
+        recall[cw] = np.mean(c.predict(Xt)[yt == 1] == 1)
+    assert recall["balanced"] > recall[None] + 0.2, recall
+
+
+def test_tagger_labels_each_step(rng):
+    """Label of step t is whether x_{t-2} > 0: needs a memory of two steps."""
+    def data(n):
+        X = rng.normal(size=(n, 20))
+        y = np.zeros((n, 20), int)
+        y[:, 2:] = X[:, :-2] > 0
+        return X, y
+
+    X, y = data(300)
+    Xt, yt = data(100)
+    tg = RNNTagger(hidden_size=16, max_epochs=30, random_state=0).fit(X, y)
+    assert tg.predict(Xt).shape == (100, 20) and tg.predict_proba(Xt).shape == (100, 20, 2)
+    assert tg.score(Xt[:, 2:], yt[:, 2:]) < 1.0  # the tagger runs on any length
+    assert np.mean(tg.predict(Xt)[:, 2:] == yt[:, 2:]) > 0.95
+    with pytest.raises(ValueError, match="shape"):
+        RNNTagger(max_epochs=1).fit(X, y[:, 0])
+
+
+def test_reproducible_and_joblib_round_trip(tmp_path, rng):
+    X, y = _spike_task(40, 12, rng)
+    a = RNNClassifier(max_epochs=3, random_state=4, dropout=0.2, num_layers=2).fit(X, y)
+    b = RNNClassifier(max_epochs=3, random_state=4, dropout=0.2, num_layers=2).fit(X, y)
+    assert np.array_equal(a.predict_proba(X), b.predict_proba(X))
+    joblib.dump(a, tmp_path / "c.joblib")
+    assert np.array_equal(joblib.load(tmp_path / "c.joblib").predict_proba(X), a.predict_proba(X))
+
+
+def test_input_errors(rng):
+    c = RNNClassifier(max_epochs=1).fit(rng.normal(size=(10, 6, 2)), np.arange(10) % 2)
+    with pytest.raises(ValueError, match="channels"):
+        c.predict(rng.normal(size=(3, 6, 3)))
+    with pytest.raises(ValueError):
+        c.predict(np.full((3, 6, 2), np.nan))
+    with pytest.raises(ValueError, match="pooling"):
+        RNNClassifier(pooling="max").fit(rng.normal(size=(10, 6)), np.arange(10) % 2)
+    with pytest.raises(ValueError, match="shape"):
+        RNNClassifier(max_epochs=1).fit(rng.normal(size=(10, 6)), np.arange(9) % 2)
