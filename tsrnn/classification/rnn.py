@@ -99,6 +99,10 @@ class _RNNSequenceBase(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.progress = progress
 
+    @classmethod
+    def _test_params(cls) -> dict:
+        return dict(hidden_size=8, max_epochs=5, random_state=0)
+
     # ------------------------------------------------------------------ input
     def _as_3d(self, X, fit: bool) -> np.ndarray:
         name = type(self).__name__

@@ -166,6 +166,10 @@ class Seq2SeqForecaster(BaseForecaster):
         self.random_state = random_state
         self.progress = progress
 
+    @classmethod
+    def _test_params(cls) -> dict:
+        return dict(hidden_size=8, window=14, horizon=7, max_epochs=2, random_state=0)
+
     def _min_length(self) -> int:
         return 2
 
