@@ -297,7 +297,7 @@ def test_errors():
     with pytest.raises(NotFittedError):
         HMMForecaster().predict_states(y)
     for bad in (dict(n_states=0), dict(n_states="many"), dict(n_states=[2, -1]), dict(emission="t"),
-                dict(on="logs"), dict(scale="none"), dict(n_init=0), dict(covariance_type="diagonal")):
+                dict(on="logs"), dict(scale="none"), dict(tol=-1.0), dict(n_init=0), dict(covariance_type="diagonal")):
         with pytest.raises(ValueError):
             HMMForecaster(**bad).fit(y)
     with pytest.raises(ValueError, match="strictly positive"):
@@ -317,3 +317,20 @@ def test_plot_regimes(auto_fit):
     assert len(ax.collections) == 3 and "3-state" in ax.get_title()
     assert sum(len(c.get_offsets()) for c in ax.collections) == 300
     plt.close("all")
+
+
+def test_selection_on_a_subset_then_refit_on_all_series():
+    """With more data than ``max_select_obs``, BIC compares candidates on whole random series, and the chosen
+    number of states is refitted on everything."""
+    parts = [simulate(800, seed=20 + i) for i in range(4)]
+    panel = pd.concat([pd.DataFrame({"unique_id": f"u{i}", "ds": np.arange(800), "y": v})
+                       for i, v in enumerate(parts)], ignore_index=True)
+    f = HMMForecaster(n_states=[2, 3, 4], max_select_obs=1700, n_init=2, random_state=0).fit(panel)
+    assert len(f.select_series_) == 2 and set(f.bic_) == {2, 3, 4} and f.n_states_ == 3
+    x = panel["y"].to_numpy().reshape(-1, 1)
+    sub = HMMForecaster(n_states=3, n_init=2, random_state=0).fit(
+        panel[panel.unique_id.isin(f.select_series_)])
+    assert f.model_.score(x, [800] * 4) >= sub.model_.score(x, [800] * 4)  # refitting on all data beats the subset fit
+    mu = (f.model_.means_.ravel() - 10.0) / 5.0
+    p = _match(mu)
+    np.testing.assert_array_less(np.abs(f.model_.transmat_[np.ix_(p, p)] - TRUE_A), 0.05)

@@ -225,8 +225,12 @@ class HMMForecaster(BaseForecaster):
         and sticky transitions, later ones from random quantiles and random sticky transitions.
     n_iter : int, default 200
         Maximum EM iterations per restart.
-    tol : float, default 1e-4
-        EM convergence threshold on the log-likelihood gain.
+    tol : float, default 1e-6
+        EM stops when the log-likelihood gain of an iteration, per observation, falls below ``tol``.
+    max_select_obs : int or None, default 50000
+        With several candidate numbers of states and more observations than this, BIC compares the candidates
+        on whole series drawn at random with at most this many observations in all, and the chosen number is
+        then refitted on all the data (``None``: always select on all the data).
     n_samples : int, default 1000
         Simulated paths for the intervals of ``on="differences"`` / ``"returns"``.
     random_state : int, RandomState or None
@@ -238,6 +242,9 @@ class HMMForecaster(BaseForecaster):
         The fitted model (``transmat_``, ``startprob_``, ``means_``, ``covars_``, ...).
     n_states_ : int
     bic_ : dict {n_states: BIC}
+        BIC of each candidate on the selection data (standardised units).
+    select_series_ : list
+        The ``unique_id`` of the series the selection used.
     scales_ : dict {unique_id: (centre, scale)}
         The affine map from observations to ``model_``'s units (identity with ``scale="global"``).
     """
@@ -246,7 +253,8 @@ class HMMForecaster(BaseForecaster):
 
     def __init__(self, n_states="auto", emission: str = "gaussian", on: str = "levels",
                  covariance_type: str = "diag", n_mix: int = 2, scale: str = "global", n_init: int = 3,
-                 n_iter: int = 200, tol: float = 1e-4, n_samples: int = 1000, random_state=None):
+                 n_iter: int = 200, tol: float = 1e-6, max_select_obs: int | None = 50_000, n_samples: int = 1000,
+                 random_state=None):
         self.n_states = n_states
         self.emission = emission
         self.on = on
@@ -256,6 +264,7 @@ class HMMForecaster(BaseForecaster):
         self.n_init = n_init
         self.n_iter = n_iter
         self.tol = tol
+        self.max_select_obs = max_select_obs
         self.n_samples = n_samples
         self.random_state = random_state
 
@@ -284,6 +293,11 @@ class HMMForecaster(BaseForecaster):
             v = getattr(self, name)
             if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"HMMForecaster: {name} must be a positive integer, got {v!r}")
+        m = self.max_select_obs
+        if m is not None and (isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, np.integer)) or m < 1):
+            raise ValueError(f"HMMForecaster: max_select_obs must be None or a positive integer, got {m!r}")
+        if not isinstance(self.tol, (int, float, np.number)) or not self.tol >= 0:
+            raise ValueError(f"HMMForecaster: tol must be a non-negative number, got {self.tol!r}")
 
     # -------------------------------------------------------------------------------------- observations
     def _observations(self, s: SeriesData) -> np.ndarray:
@@ -305,9 +319,9 @@ class HMMForecaster(BaseForecaster):
         return self.scales_.get(uid, self._pooled_affine_)
 
     # -------------------------------------------------------------------------------------- fitting
-    def _make(self, K: int, seed: int):
-        common = dict(n_components=K, covariance_type=self.covariance_type, n_iter=self.n_iter, tol=self.tol,
-                      random_state=seed)
+    def _make(self, K: int, seed: int, n_obs: int):
+        common = dict(n_components=K, covariance_type=self.covariance_type, n_iter=self.n_iter,
+                      tol=self.tol * n_obs, random_state=seed, implementation="scaling")
         if self.emission == "gmm":
             return _GMMHMM(n_mix=self.n_mix, **common)
         return hmm.GaussianHMM(**common)
@@ -351,11 +365,20 @@ class HMMForecaster(BaseForecaster):
         best, best_ll, errors = None, -np.inf, []
         seeds = rs.randint(np.iinfo(np.int32).max, size=self.n_init)
         for restart, seed in enumerate(seeds):
-            model = self._make(K, int(seed))
+            model = self._make(K, int(seed), len(Z))
             self._initialise(model, K, Z, restart, np.random.default_rng(int(seed)))
             try:
                 with _quiet_hmmlearn():
-                    model.fit(Z, lengths)
+                    try:
+                        model.fit(Z, lengths)
+                    except ValueError as e:  # the faster scaled recursions underflow on extreme outliers
+                        if "underflow" not in str(e):
+                            raise
+                        model = self._make(K, int(seed), len(Z))
+                        self._initialise(model, K, Z, restart, np.random.default_rng(int(seed)))
+                        model.implementation = "log"
+                        model.fit(Z, lengths)
+                model.implementation = "log"  # robust decoding of any later data
                 ll = model.score(Z, lengths)
             except (ValueError, np.linalg.LinAlgError) as e:  # degenerate restart (an empty state, ...)
                 errors.append(str(e))
@@ -389,19 +412,54 @@ class HMMForecaster(BaseForecaster):
             raise ValueError(f"HMMForecaster: {len(Z)} observations are too few for {max(cands)} states")
         cands = [k for k in cands if k < len(Z)] or [1]
         rs = check_random_state(self.random_state)
+        sel = self._selection_series(lengths, rs) if len(cands) > 1 else np.arange(len(lengths))
+        starts = np.r_[0, np.cumsum(lengths)]
+        Zs = np.concatenate([Z[starts[i]:starts[i + 1]] for i in sel])
+        ls = [lengths[i] for i in sel]
         self.bic_ = {}
         best, best_bic = None, np.inf
         for K in cands:
-            model = self._fit_K(K, Z, lengths, rs)
-            bic = float(model.bic(Z, lengths))
+            model = self._fit_K(K, Zs, ls, rs)
+            bic = float(model.bic(Zs, ls))
             self.bic_[K] = bic
             if bic < best_bic:
                 best, best_bic = model, bic
+        if len(sel) < len(lengths):  # chosen on a subset: EM on everything, from the subset's best fit
+            best = self._refit(best, Z, lengths)
+        self.select_series_ = [panel.series[i].uid for i in sel]
         self.n_states_ = best.n_components
         self.model_ = best if self.scale == "series" else rescale_model(best, c0, s0)
         self.scales_ = scales
         self._pooled_affine_ = (0.0, 1.0) if self.scale == "global" else (c0, s0)
         self._sim_seed_ = int(rs.randint(np.iinfo(np.int32).max))
+
+    def _refit(self, model, Z: np.ndarray, lengths: list[int]):
+        """Continue EM on all the data from the parameters of ``model`` (fitted on a subset)."""
+        full = copy.deepcopy(model)
+        full.init_params = ""
+        full.tol = self.tol * len(Z)
+        with _quiet_hmmlearn():
+            try:
+                full.implementation = "scaling"
+                full.fit(Z, lengths)
+            except ValueError as e:
+                if "underflow" not in str(e):
+                    raise
+                full = copy.deepcopy(model)
+                full.init_params, full.tol, full.implementation = "", self.tol * len(Z), "log"
+                full.fit(Z, lengths)
+        full.implementation = "log"
+        return full
+
+    def _selection_series(self, lengths: list[int], rs) -> np.ndarray:
+        """Indices of whole series, drawn at random, with at most ``max_select_obs`` observations in all (at
+        least one series); every series when they fit."""
+        cap = self.max_select_obs
+        if cap is None or sum(lengths) <= cap:
+            return np.arange(len(lengths))
+        order = rs.permutation(len(lengths))
+        keep = order[np.cumsum(np.asarray(lengths)[order]) <= cap]
+        return np.sort(keep) if len(keep) else order[:1]
 
     # -------------------------------------------------------------------------------------- filtering
     def _filter(self, s: SeriesData, uid=None) -> tuple[np.ndarray, np.ndarray]:
