@@ -96,3 +96,25 @@ def test_make_threshold_and_detector_integration(rng):
         assert flags[1200] == 1, kind
         assert flags.sum() < 60, kind
         assert det.thresholder_.threshold_ == det.threshold_
+
+
+def test_likelihood_z_matches_a_loop_and_anomaly_likelihood_wraps_any_detector(rng):
+    from tsrnn.anomaly.thresholds import AnomalyLikelihood, likelihood_z
+
+    s = rng.exponential(size=400)
+    z = likelihood_z(s, short=5, long=50, min_periods=20)
+    for t in range(400):
+        past = s[max(0, t - 5 - 50 + 1):max(0, t - 5 + 1)]
+        if len(past) < 20:
+            assert z[t] == 0.0, t
+            continue
+        want = (s[max(0, t - 4):t + 1].mean() - past.mean()) / past.std(ddof=1)
+        assert z[t] == pytest.approx(max(want, 0.0)), t
+    # a level that persists stops alarming: the raw z-score stays high, the likelihood fades
+    y = rng.normal(size=3000)
+    y[2000:] += 8 * rng.normal(size=1000) ** 2
+    raw = RollingZScore(window=50).fit(y[:1000])
+    lik = AnomalyLikelihood(RollingZScore(window=50), long=500, threshold="pot", contamination=1e-3).fit(y[:1000])
+    sl = lik.decision_function(y).to_numpy()
+    assert sl[2000:2020].max() > 5 and np.median(sl[2600:]) < np.median(raw.decision_function(y).to_numpy()[2600:])
+    np.testing.assert_allclose(lik.decision_function(y[:2100]).to_numpy(), sl[:2100])

@@ -29,7 +29,7 @@ from sklearn.base import BaseEstimator, clone
 from ..base import BaseDetector
 
 __all__ = ["QuantileThreshold", "RollingQuantileThreshold", "POTThreshold", "ThresholdMixin", "Thresholded",
-           "make_threshold", "apply_cooldown", "gpd_threshold"]
+           "AnomalyLikelihood", "likelihood_z", "make_threshold", "apply_cooldown", "gpd_threshold"]
 
 
 def _check_rate(c, name="contamination") -> float:
@@ -242,3 +242,47 @@ class Thresholded(ThresholdMixin, BaseDetector):
 
     def _score_series(self, s) -> np.ndarray:
         return self.detector_._finite_scores(s)
+
+
+def likelihood_z(scores, short: int = 10, long: int = 1000, min_periods: int = 200) -> np.ndarray:
+    """Numenta's anomaly likelihood (Ahmad et al. 2017) as a z-score, computed causally.
+
+    ``z_t = max(0, (mean(s_{t-k+1} .. s_t) - mu_t) / sd_t)`` where ``mu_t, sd_t`` are the mean and standard deviation
+    of the ``long`` raw scores before the short window (``s_{t-k-L+1} .. s_{t-k}``); 0 until ``min_periods`` of them
+    exist. Numenta's likelihood ``1 - Q(z)`` is a monotone function of it, so thresholds rank stamps the same way.
+    """
+    s = pd.Series(np.asarray(scores, dtype=float))
+    recent = s.rolling(short, min_periods=1).mean()
+    past = s.rolling(long, min_periods=min_periods)
+    mu, sd = past.mean().shift(short), past.std().shift(short)
+    z = (recent - mu) / np.maximum(sd, 1e-8 * (1 + mu.abs()))
+    return np.maximum(z.fillna(0.0).to_numpy(), 0.0)
+
+
+class AnomalyLikelihood(Thresholded):
+    """A detector's raw score turned into Numenta's anomaly likelihood (:func:`likelihood_z`), then thresholded.
+
+    A score that stays high (a regime the detector has not learned) stops being alarming once it is the norm of the
+    last ``long`` stamps; a short burst above the recent distribution is what alarms.
+
+    Parameters
+    ----------
+    detector : BaseDetector
+    short, long, min_periods : int
+        See :func:`likelihood_z`.
+    threshold, contamination, cooldown
+        As in :class:`tsrnn.anomaly.RollingZScore`.
+    """
+
+    def __init__(self, detector=None, short: int = 10, long: int = 1000, min_periods: int = 200,
+                 threshold="quantile", contamination: float = 0.01, cooldown: int = 0):
+        self.detector = detector
+        self.short = short
+        self.long = long
+        self.min_periods = min_periods
+        self.threshold = threshold
+        self.contamination = contamination
+        self.cooldown = cooldown
+
+    def _score_series(self, s) -> np.ndarray:
+        return likelihood_z(self.detector_._finite_scores(s), self.short, self.long, self.min_periods)
