@@ -235,3 +235,16 @@ def test_categorical_head_numbers():
     draws = head.sample(out.expand(20000, 1, 4), torch.Generator().manual_seed(0))
     assert abs(draws.mean().item() - head.point(out).item()) < 0.03
     assert ((draws >= -2) & (draws <= 2)).all()
+
+
+def test_scheduled_sampling_and_attention_plot(daily_series):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    f = Seq2SeqForecaster(scheduled_sampling=3.0, teacher_forcing=0.9, attention="scaled_dot", max_epochs=2,
+                          random_state=0, window=14).fit(daily_series)
+    assert np.isfinite(f.predict(4).to_numpy()).all()
+    ax = f.plot_attention()
+    assert ax.get_images()[0].get_array().shape == (4, 14)
+    with pytest.raises(ValueError, match="attention"):
+        Seq2SeqForecaster(max_epochs=1).fit(daily_series).plot_attention()
