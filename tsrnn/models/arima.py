@@ -12,22 +12,13 @@ AR, MA and ARMA are the special orders ``(p, 0, 0)``, ``(0, 0, q)`` and ``(p, 0,
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from ..base import BaseForecaster, gaussian_intervals
 from . import _arima_kernels as K
+from ._sm import quiet
 
 __all__ = ["ARIMA", "AutoARIMA"]
-
-
-def _quiet():
-    """Context that silences statsmodels' convergence / frequency chatter during a fit."""
-    cm = warnings.catch_warnings()
-    cm.__enter__()
-    warnings.simplefilter("ignore")
-    return cm
 
 
 def _check_order(order, n: int, owner: str, what: str) -> tuple:
@@ -63,6 +54,10 @@ class ARIMA(BaseForecaster):
 
     _supports_exog = True
 
+    @classmethod
+    def _test_params(cls) -> dict:
+        return {"order": (1, 0, 1)}
+
     def __init__(self, order=(1, 0, 0), seasonal_order=(0, 0, 0, 0), trend=None, n_jobs: int = 1):
         self.order = order
         self.seasonal_order = seasonal_order
@@ -88,11 +83,8 @@ class ARIMA(BaseForecaster):
         return SMARIMA(y, exog=X, order=order, seasonal_order=sorder, trend=self.trend)
 
     def _fit_series(self, y, X):
-        cm = _quiet()
-        try:
+        with quiet():
             res = self._model(y, X).fit()
-        finally:
-            cm.__exit__(None, None, None)
         return {"params": np.asarray(res.params), "y": y, "X": X}
 
     def _update_series(self, state, y, X, n_new):
@@ -101,12 +93,9 @@ class ARIMA(BaseForecaster):
     def _predict_series(self, state, h, X, levels):
         if state["X"] is not None and X is None:
             raise ValueError("ARIMA: fitted with exogenous regressors, so predict needs their future values X")
-        cm = _quiet()
-        try:
+        with quiet():
             res = self._model(state["y"], state["X"]).filter(state["params"])
             fc = res.get_forecast(h, exog=X)
-        finally:
-            cm.__exit__(None, None, None)
         mean = np.asarray(fc.predicted_mean, dtype=float)
         se = np.sqrt(np.asarray(fc.var_pred_mean, dtype=float))
         return mean, gaussian_intervals(mean, se, levels)
@@ -154,6 +143,10 @@ class AutoARIMA(BaseForecaster):
         Per series: the chosen ``spec`` (a :class:`tsrnn.models._arima_kernels.Spec`), ``params``, ``sigma2``
         and the ``ic`` value.
     """
+
+    @classmethod
+    def _test_params(cls) -> dict:
+        return {"season_length": 7, "max_order": 3, "method": "css"}
 
     def __init__(self, season_length=1, max_p: int = 5, max_q: int = 5, max_P: int = 2, max_Q: int = 2,
                  max_order: int = 5, max_d: int = 2, max_D: int = 1, d=None, D=None, ic: str = "aicc",
@@ -205,6 +198,10 @@ class AutoARIMA(BaseForecaster):
 
     def _fit_series(self, y, X):
         self._check()
+        with quiet():
+            return self._search(y)
+
+    def _search(self, y):
         m = self._period(y)
         n = len(y)
         seasonal = m > 1 and n >= 2 * m + 2
@@ -316,18 +313,15 @@ class AutoARIMA(BaseForecaster):
 
         ar, ma, sar, sma, mu = spec.split(x)
         exog = np.ones((len(w), 1)) if spec.mean else None
-        cm = _quiet()
         try:
-            mod = SARIMAX(w, exog=exog, order=(spec.p, 0, spec.q),
-                          seasonal_order=(spec.P, 0, spec.Q, spec.m) if spec.m > 1 else (0, 0, 0, 0))
-            mod.ssm.filter_chandrasekhar = spec.m > 1
-            start = np.r_[[mu] if spec.mean else [], ar, ma, sar, sma, sigma2]
-            res = mod.fit(start_params=start, disp=False, maxiter=50)
+            with quiet():
+                mod = SARIMAX(w, exog=exog, order=(spec.p, 0, spec.q),
+                              seasonal_order=(spec.P, 0, spec.Q, spec.m) if spec.m > 1 else (0, 0, 0, 0))
+                start = np.r_[[mu] if spec.mean else [], ar, ma, sar, sma, sigma2]
+                res = mod.fit(start_params=start, disp=False, maxiter=50)
             par = np.asarray(res.params)
         except (ValueError, np.linalg.LinAlgError):  # pragma: no cover - keep the CSS estimate
             return x, sigma2
-        finally:
-            cm.__exit__(None, None, None)
         k0 = int(spec.mean)
         arma = par[k0:k0 + spec.n_arma]
         new = np.r_[arma, par[:1]] if spec.mean else arma

@@ -18,11 +18,10 @@ seasonality, multiplicative parts only for positive data.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from ..base import BaseForecaster, gaussian_intervals
+from ._sm import quiet
 from .baselines import _check_season_length
 
 __all__ = ["ETS"]
@@ -66,6 +65,10 @@ class ETS(BaseForecaster):
     states_ : list of dict
         Per series: the chosen ``spec`` (error, trend, damped, seasonal, m), ``params`` and the ``ic`` value.
     """
+
+    @classmethod
+    def _test_params(cls) -> dict:
+        return {"season_length": 7, "error": "add", "damped": False}
 
     def __init__(self, season_length: int = 1, error="auto", trend="auto", seasonal="auto", damped="auto",
                  ic: str = "aicc", initialization: str = "auto", random_state=0, n_jobs: int = 1):
@@ -130,8 +133,7 @@ class ETS(BaseForecaster):
 
     def _fit_series(self, y, X):
         best = None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet():
             for spec in self._candidates(y):
                 try:
                     res = self._model(y, spec).fit(disp=False)
@@ -149,8 +151,7 @@ class ETS(BaseForecaster):
         return {**state, "y": y}
 
     def _predict_series(self, state, h, X, levels):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet():
             mod = self._model(state["y"], state["spec"])
             res = mod.smooth(state["params"])
             n = len(state["y"])

@@ -17,12 +17,11 @@ filter (forecasts) and smoother (:meth:`StateSpace.components`).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
 from ..base import BaseForecaster, gaussian_intervals
+from ._sm import quiet
 
 __all__ = ["StateSpace"]
 
@@ -56,6 +55,10 @@ class StateSpace(BaseForecaster):
     """
 
     _supports_exog = True
+
+    @classmethod
+    def _test_params(cls) -> dict:
+        return {"season_length": 7, "harmonics": 2}
 
     def __init__(self, level: bool = True, trend: bool = False, season_length: int = 1, harmonics=None,
                  stochastic_level: bool = True, stochastic_trend: bool = True, stochastic_seasonal: bool = True,
@@ -103,8 +106,7 @@ class StateSpace(BaseForecaster):
 
     def _fit_series(self, y, X):
         self._check()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet():
             mod = self._model(y, X)
             res = mod.fit(disp=False)
         return {"params": np.asarray(res.params), "names": list(mod.param_names), "y": y, "X": X}
@@ -113,15 +115,13 @@ class StateSpace(BaseForecaster):
         return {**state, "y": y, "X": X}
 
     def _results(self, state):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet():
             return self._model(state["y"], state["X"]).smooth(state["params"])
 
     def _predict_series(self, state, h, X, levels):
         if state["X"] is not None and X is None:
             raise ValueError("StateSpace: fitted with exogenous regressors, so predict needs their future values X")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet():
             res = self._model(state["y"], state["X"]).filter(state["params"])
             fc = res.get_forecast(h, exog=X)
         mean = np.asarray(fc.predicted_mean, dtype=float)

@@ -17,6 +17,7 @@ import numpy as np
 from scipy import optimize, signal
 
 from ..base import BaseForecaster, gaussian_intervals
+from ._sm import quiet
 from .baselines import _check_season_length, seasonal_indices, seasonality_test
 
 __all__ = ["Theta", "ses_fit"]
@@ -80,6 +81,10 @@ class Theta(BaseForecaster):
         (whether the test found seasonality).
     """
 
+    @classmethod
+    def _test_params(cls) -> dict:
+        return {"season_length": 7}
+
     def __init__(self, season_length: int = 1, n_jobs: int = 1):
         self.season_length = season_length
         self.n_jobs = n_jobs
@@ -89,6 +94,10 @@ class Theta(BaseForecaster):
         return 3
 
     def _fit_series(self, y, X):
+        with quiet():
+            return self._fit_one(y)
+
+    def _fit_one(self, y):
         m = self.season_length
         n = len(y)
         seasonal = bool(m > 1 and seasonality_test(y, m) and (y > 0).all())

@@ -1,0 +1,21 @@
+"""A context for calls into statsmodels from the classical models: its warnings silenced and BLAS on one thread.
+
+The Kalman filters and ETS recursions work on small matrices, where a multi-threaded BLAS only adds overhead; on
+a loaded machine OpenBLAS' spinning threads made a 120-point ARIMA(1,0,1) fit 50x slower (8 s instead of
+0.15 s). Models parallelise over series instead (``n_jobs``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+
+
+@contextmanager
+def quiet():
+    """Silence statsmodels' convergence / frequency warnings and limit BLAS to one thread."""
+    from threadpoolctl import threadpool_limits
+
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
+        warnings.simplefilter("ignore")
+        yield
