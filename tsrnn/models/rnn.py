@@ -311,12 +311,12 @@ class RNNForecaster(BaseForecaster):
             self.optimizer_state_ = None
         self.config_ = config
 
-        def loss_fn(module, batch):
-            z, xf, y = batch
-            return head.loss(module(z, xf), y)
+        def loss_fn(module, batch):  # batch: (z, y) or, with regressors, (z, xf, y)
+            return head.loss(module(*batch[:-1]), batch[-1])
 
+        cols = [0, 1, 2] if k else [0, 2]
         self.history_ = fit_module(
-            self.module_, train[:3], valid[:3] if valid else None, loss_fn=loss_fn, max_epochs=int(self.max_epochs),
+            self.module_, [train[c] for c in cols], [valid[c] for c in cols] if valid else None, loss_fn=loss_fn, max_epochs=int(self.max_epochs),
             batch_size=int(self.batch_size), lr=float(self.lr), clip_grad_norm=self.clip_grad_norm,
             patience=self.patience, lr_schedule=self.lr_schedule, random_state=seed + 1, device=self.device,
             optimizer_state=self.optimizer_state_, progress=self.progress, desc=f"RNNForecaster({cell})")

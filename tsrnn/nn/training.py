@@ -225,13 +225,19 @@ def fit_module(
                     scaler = torch.amp.GradScaler("cuda", enabled=False)
                     loss = loss_fn(module, batch)
                 opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                if clip_grad_norm:
-                    scaler.unscale_(opt)
-                    nn.utils.clip_grad_norm_(params, clip_grad_norm)
-                scaler.step(opt)
-                scaler.update()
-                total += loss.detach().float() * len(idx)
+                if scaler.is_enabled():  # float16 autocast: scale the loss against underflow
+                    scaler.scale(loss).backward()
+                    if clip_grad_norm:
+                        scaler.unscale_(opt)
+                        nn.utils.clip_grad_norm_(params, clip_grad_norm)
+                    scaler.step(opt)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    if clip_grad_norm:
+                        nn.utils.clip_grad_norm_(params, clip_grad_norm)
+                    opt.step()
+                total += loss.detach() * len(idx)
                 count += len(idx)
                 steps += 1
                 if max_steps is not None and steps >= max_steps:
