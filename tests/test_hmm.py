@@ -163,44 +163,46 @@ def test_mixture_quantiles_of_one_gaussian_are_normal_quantiles():
     np.testing.assert_allclose(got, stats.norm.ppf(q, [[1.0], [-3.0]], [[2.0], [0.5]]), atol=1e-10)
 
 
-def _enumerate_paths(f, s, h):
-    """Exact law of the sum of the next ``h`` observations: a mixture over all K^h state paths."""
+def _enumerate_paths(f, s, h, steps):
+    """Exact law of the sum of the future observations at ``steps`` (1-based, <= h): a mixture over all K^h
+    state paths, each a Gaussian with the summed means and variances."""
     a_T = f._filter(s)[0][-1]
     A = f.model_.transmat_
     c, sc = f._affine(s.uid)
     mu = c + sc * f.model_.means_.ravel()
     var = sc**2 * f.model_.covars_.ravel()
     K = len(mu)
+    idx = [j - 1 for j in steps]
     w, m, v = [], [], []
     for path in itertools.product(range(K), repeat=h):
         p = (a_T @ A)[path[0]] * np.prod([A[path[i - 1], path[i]] for i in range(1, h)])
         w.append(p)
-        m.append(mu[list(path)].sum())
-        v.append(var[list(path)].sum())
+        m.append(mu[[path[i] for i in idx]].sum())
+        v.append(var[[path[i] for i in idx]].sum())
     return np.array(w), np.array(m), np.array(v)
 
 
-@pytest.mark.parametrize("on", ["differences", "returns"])
-def test_differences_and_returns_against_path_enumeration(on):
+@pytest.mark.parametrize("on,m", [("differences", 1), ("returns", 1), ("differences", 3), ("returns", 2)])
+def test_differences_and_returns_against_path_enumeration(on, m):
     y = daily(np.exp(np.cumsum(simulate(400, seed=5, loc=0.0, scale=0.01))) * 100)
-    f = HMMForecaster(n_states=2, on=on, n_init=1, n_samples=20000, random_state=0).fit(y)
-    h = 4
+    f = HMMForecaster(n_states=2, on=on, season_length=m, n_init=1, n_samples=20000, random_state=0).fit(y)
+    h = 5
     out = f.predict(h, level=[80])
     s = f.panel_.series[0]
-    w, m, v = _enumerate_paths(f, s, h)
-    y_T = y.iloc[-1]
+    steps = list(range(h, 0, -m))  # y_{T+h} = y_{T+h-m} (+) x_{T+h} = ... = y_base (+) x_h (+) x_{h-m} ...
+    base = y.iloc[len(y) - m + (h - 1) % m]
+    w, mu, v = _enumerate_paths(f, s, h, steps)
+    qs = [mixture_quantiles(np.array([q]), w[None], mu[None], np.sqrt(v)[None])[0, 0] for q in (0.1, 0.9)]
     if on == "differences":
-        mean = y_T + w @ m
-        lo, hi = (y_T + mixture_quantiles(np.array([q]), w[None], m[None], np.sqrt(v)[None])[0, 0]
-                  for q in (0.1, 0.9))
+        mean, (lo, hi) = base + w @ mu, (base + q for q in qs)
     else:
-        mean = y_T * (w @ np.exp(m + v / 2))
-        lo, hi = (y_T * np.exp(mixture_quantiles(np.array([q]), w[None], m[None], np.sqrt(v)[None])[0, 0])
-                  for q in (0.1, 0.9))
+        mean, (lo, hi) = base * (w @ np.exp(mu + v / 2)), (base * np.exp(q) for q in qs)
     assert out["HMMForecaster"].iloc[-1] == pytest.approx(mean, rel=1e-10)
     spread = hi - lo  # simulated quantiles: Monte Carlo error of a few per mille of the spread
     assert out["HMMForecaster-lo-80"].iloc[-1] == pytest.approx(lo, abs=0.03 * spread)
     assert out["HMMForecaster-hi-80"].iloc[-1] == pytest.approx(hi, abs=0.03 * spread)
+    if m > 1:  # the first m steps build on observed values of the last season
+        np.testing.assert_array_equal(f.predict_states().index, y.index[m:])
 
 
 def test_interval_calibration_over_many_origins():

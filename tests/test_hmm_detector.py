@@ -74,12 +74,13 @@ def test_finds_injected_spikes_but_not_regime_switches():
     assert flags[spikes].all() and flags.sum() <= 12
 
 
-@pytest.mark.parametrize("on", ["differences", "returns"])
-def test_differences_first_stamp_scores_zero(on):
+@pytest.mark.parametrize("on,m", [("differences", 1), ("returns", 1), ("differences", 7)])
+def test_differences_first_stamps_score_zero(on, m):
     y = daily(regimes(300, seed=2))
-    det = HMMDetector(n_states=2, on=on, random_state=0).fit(y)
+    det = HMMDetector(n_states=2, on=on, season_length=m, random_state=0).fit(y)
     s = det.decision_function(y).to_numpy()
-    assert s[0] == 0.0 and np.isfinite(s).all() and len(s) == 300
+    assert (s[:m] == 0.0).all() and (s[m:] != 0).all() and np.isfinite(s).all() and len(s) == 300
+    np.testing.assert_allclose(-s[m:], det.forecaster_._log_predictive(det.forecaster_.panel_.series[0]))
 
 
 def test_panel_unseen_series_uses_pooled_scale_and_clone():

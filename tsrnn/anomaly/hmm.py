@@ -31,7 +31,10 @@ class HMMDetector(BaseDetector):
         Number of hidden states; ``"auto"`` picks by BIC among 1..6 (see :class:`~tsrnn.models.HMMForecaster`).
     emission : {"gaussian", "gmm"}, default "gaussian"
     on : {"levels", "differences", "returns"}, default "levels"
-        What the HMM models. With differences/returns the first stamp of a series has no observation: score 0.
+        What the HMM models. With differences/returns the first ``season_length`` stamps of a series have no
+        observation: score 0.
+    season_length : int, default 1
+        Lag of the differences / returns (e.g. 24 on hourly data: change from the same hour the day before).
     covariance_type : str, default "diag"
     n_mix : int, default 2
     scale : {"global", "series"}, default "series"
@@ -49,12 +52,13 @@ class HMMDetector(BaseDetector):
     threshold_ : float
     """
 
-    def __init__(self, n_states="auto", emission: str = "gaussian", on: str = "levels",
+    def __init__(self, n_states="auto", emission: str = "gaussian", on: str = "levels", season_length: int = 1,
                  covariance_type: str = "diag", n_mix: int = 2, scale: str = "series", n_init: int = 2,
                  contamination: float = 0.01, random_state=None):
         self.n_states = n_states
         self.emission = emission
         self.on = on
+        self.season_length = season_length
         self.covariance_type = covariance_type
         self.n_mix = n_mix
         self.scale = scale
@@ -63,17 +67,20 @@ class HMMDetector(BaseDetector):
         self.random_state = random_state
 
     def _min_length(self) -> int:
-        return 2 if self.on == "levels" else 3
+        return self._hmm()._min_length()
+
+    def _hmm(self) -> HMMForecaster:
+        return HMMForecaster(n_states=self.n_states, emission=self.emission, on=self.on,
+                             season_length=self.season_length, covariance_type=self.covariance_type,
+                             n_mix=self.n_mix, scale=self.scale, n_init=self.n_init, random_state=self.random_state)
 
     def _fit(self, panel: Panel) -> None:
         if not 0 <= self.contamination < 1:
             raise ValueError(f"HMMDetector: contamination must be in [0, 1), got {self.contamination!r}")
-        est = HMMForecaster(n_states=self.n_states, emission=self.emission, on=self.on,
-                            covariance_type=self.covariance_type, n_mix=self.n_mix, scale=self.scale,
-                            n_init=self.n_init, random_state=self.random_state)
+        est = self._hmm()
         est._fit_validated(panel)
         self.forecaster_ = est
 
     def _score_series(self, s: SeriesData) -> np.ndarray:
         neg = -self.forecaster_._log_predictive(s)
-        return neg if self.on == "levels" else np.r_[0.0, neg]
+        return np.r_[np.zeros(len(s) - len(neg)), neg]

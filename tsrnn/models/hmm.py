@@ -6,8 +6,9 @@ from a Gaussian (``emission="gaussian"``) or a mixture of ``M`` Gaussians (``emi
 
     b_k(x) = sum_m w_km N(x; mu_km, sigma_km^2).
 
-The observation ``x_t`` is the level ``y_t`` (``on="levels"``), the difference ``y_t - y_{t-1}``
-(``"differences"``) or the log return ``log(y_t / y_{t-1})`` (``"returns"``).
+The observation ``x_t`` is the level ``y_t`` (``on="levels"``), the difference ``y_t - y_{t-m}``
+(``"differences"``) or the log return ``log(y_t / y_{t-m})`` (``"returns"``), with lag ``m = season_length``
+(default 1).
 
 **Forward filter** (no look-ahead). With the one-step predicted state distribution ``p_{t|t-1}``
 (``p_{1|0} = pi``):
@@ -23,8 +24,9 @@ ahead is ``p_j = a_T A^j``, and ``x_{T+j}`` has the mixture density ``sum_k p_j[
 point forecast is the mixture mean and the ``level`` % interval runs between the mixture's ``(1 - level/100)/2``
 and ``(1 + level/100)/2`` quantiles (found by bisection of the mixture CDF), not a normal approximation. On
 differences and returns the level is a sum over the future path, whose law is a mixture over ``K^h`` paths: the
-mean is exact (``y_T + sum_j p_j . mu`` for differences, ``y_T a_T (A D)^h 1`` with
-``D = diag(E[exp(x) | s = k])`` for returns) and the quantiles come from ``n_samples`` simulated paths.
+mean is exact (for ``m = 1``: ``y_T + sum_{i<=j} p_i . mu`` for differences, ``y_T a_T (A D)^j 1`` with
+``D = diag(E[exp(x) | s = k])`` for returns; with lag ``m`` the sum / product runs over steps ``j, j-m, ...``)
+and the quantiles come from ``n_samples`` simulated paths.
 
 **Scaling.** The model is fitted to standardised observations (hmmlearn's ``min_covar`` and k-means
 initialisation assume unit scale) and then rescaled, so that with ``scale="global"`` ``model_`` is in the
@@ -214,6 +216,10 @@ class HMMForecaster(BaseForecaster):
         A Gaussian per state, or a mixture of ``n_mix`` Gaussians per state.
     on : {"levels", "differences", "returns"}, default "levels"
         What the HMM models: ``y_t``, ``y_t - y_{t-1}`` or ``log(y_t / y_{t-1})`` (needs ``y > 0``).
+    season_length : int, default 1
+        The lag ``m`` of the differences / returns: ``x_t = y_t - y_{t-m}`` (or ``log(y_t / y_{t-m})``), so that
+        ``on="differences", season_length=24`` lets the HMM model hour-on-same-hour-yesterday changes. Not used
+        with ``on="levels"``.
     covariance_type : {"diag", "spherical", "full", "tied"}, default "diag"
         hmmlearn's covariance type; for 1-D observations only "tied" (one variance shared by all states) differs.
     n_mix : int, default 2
@@ -251,13 +257,14 @@ class HMMForecaster(BaseForecaster):
 
     _is_global = True
 
-    def __init__(self, n_states="auto", emission: str = "gaussian", on: str = "levels",
+    def __init__(self, n_states="auto", emission: str = "gaussian", on: str = "levels", season_length: int = 1,
                  covariance_type: str = "diag", n_mix: int = 2, scale: str = "global", n_init: int = 3,
                  n_iter: int = 200, tol: float = 1e-6, max_select_obs: int | None = 50_000, n_samples: int = 1000,
                  random_state=None):
         self.n_states = n_states
         self.emission = emission
         self.on = on
+        self.season_length = season_length
         self.covariance_type = covariance_type
         self.n_mix = n_mix
         self.scale = scale
@@ -270,7 +277,10 @@ class HMMForecaster(BaseForecaster):
 
     # -------------------------------------------------------------------------------------- validation
     def _min_length(self) -> int:
-        return 2 if self.on == "levels" else 3
+        m = self.season_length
+        if isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, np.integer)) or m < 1:
+            raise ValueError(f"HMMForecaster: season_length must be a positive integer, got {m!r}")
+        return 2 if self.on == "levels" else self._lag() + 2
 
     def _candidates(self) -> list[int]:
         ns = self.n_states
@@ -300,19 +310,24 @@ class HMMForecaster(BaseForecaster):
             raise ValueError(f"HMMForecaster: tol must be a non-negative number, got {self.tol!r}")
 
     # -------------------------------------------------------------------------------------- observations
+    def _lag(self) -> int:
+        return 1 if self.on == "levels" else int(self.season_length)
+
     def _observations(self, s: SeriesData) -> np.ndarray:
-        """The modelled observations of one series: levels, differences or log returns."""
+        """The modelled observations of one series: levels, lag-``m`` differences or lag-``m`` log returns."""
         if self.on == "levels":
             return s.y
+        m = self._lag()
         if self.on == "differences":
-            return np.diff(s.y)
+            return s.y[m:] - s.y[:-m]
         if (s.y <= 0).any():
             raise ValueError(f"series {s.uid!r}: on='returns' needs strictly positive values "
                              f"(first non-positive at position {int(np.flatnonzero(s.y <= 0)[0])})")
-        return np.diff(np.log(s.y))
+        ly = np.log(s.y)
+        return ly[m:] - ly[:-m]
 
     def _obs_stamps(self, s: SeriesData) -> np.ndarray:
-        return s.ds if self.on == "levels" else s.ds[1:]
+        return s.ds if self.on == "levels" else s.ds[self._lag():]
 
     def _affine(self, uid) -> tuple[float, float]:
         """``(centre, scale)`` with observations ``x = centre + scale * z`` and ``z`` in ``model_``'s units."""
@@ -503,20 +518,31 @@ class HMMForecaster(BaseForecaster):
                 Q = mixture_quantiles(q, W, MU, SD)
                 intervals = {lv: (Q[:, 2 * i], Q[:, 2 * i + 1]) for i, lv in enumerate(levels)}
             return mean, intervals
-        y_T = s.y[-1]
-        state_mean = (w * mu).sum(axis=1)
-        if self.on == "differences":
-            mean = y_T + np.cumsum(P @ state_mean)
-        else:  # E[exp(sum of future log returns)] = a_T (A D)^h 1
-            D = (w * np.exp(mu + 0.5 * sd**2)).sum(axis=1)
-            v, mean = filt[-1], np.empty(h)
+        m = self._lag()
+        base = s.y[-m:]  # y_{T+j} builds on y_{T+j-m}: observed for j <= m, else itself a forecast
+        A = self.model_.transmat_
+        if self.on == "differences":  # y_{T+j} = y_{T+j-m} + x_{T+j}
+            step_mean = P @ (w * mu).sum(axis=1)
+            mean = np.empty(h)
             for j in range(h):
-                v = (v @ self.model_.transmat_) * D
-                mean[j] = y_T * v.sum()
+                mean[j] = (base[j] if j < m else mean[j - m]) + step_mean[j]
+        else:  # y_{T+j} = y_{T+j-m} exp(x_{T+j}): E[prod over j, j-m, ... of exp(x)] = a_T (A D_j)(A D_j)... 1
+            D = (w * np.exp(mu + 0.5 * sd**2)).sum(axis=1)
+            mean = np.empty(h)
+            for j in range(h):
+                v = filt[-1]
+                for i in range(j + 1):
+                    v = v @ A
+                    if (j - i) % m == 0:
+                        v = v * D
+                mean[j] = base[j % m] * v.sum()
         intervals = {}
         if levels:
-            paths = self._simulate(filt[-1], h, w, mu, sd)
-            paths = y_T + np.cumsum(paths, axis=1) if self.on == "differences" else y_T * np.exp(np.cumsum(paths, 1))
+            x = self._simulate(filt[-1], h, w, mu, sd)
+            paths = np.empty_like(x)
+            for j in range(h):
+                prev = base[j] if j < m else paths[:, j - m]
+                paths[:, j] = prev + x[:, j] if self.on == "differences" else prev * np.exp(x[:, j])
             for lv in levels:
                 lo, hi = np.quantile(paths, [0.5 - lv / 200, 0.5 + lv / 200], axis=0)
                 intervals[lv] = (lo, hi)
@@ -567,8 +593,8 @@ class HMMForecaster(BaseForecaster):
         Parameters
         ----------
         y : pd.Series, 1-D array or long frame, optional
-            Series to decode (default: the fitted ones). With ``on="differences"``/``"returns"`` the first stamp
-            of each series has no observation and is left out.
+            Series to decode (default: the fitted ones). With ``on="differences"``/``"returns"`` the first
+            ``season_length`` stamps of each series have no observation and are left out.
         online : bool, default False
             ``False``: smoothed ``P(s_t | x_1..x_n)`` (forward-backward, uses the whole series).
             ``True``: filtered ``P(s_t | x_1..x_t)``: appending data never changes a past value.
@@ -618,7 +644,8 @@ class HMMForecaster(BaseForecaster):
         if ax is None:
             _, ax = plt.subplots(figsize=(10, 3))
         ax.plot(idx, s.y, color="0.7", lw=0.8, zorder=1)
-        y_obs, x_obs = (s.y, idx) if self.on == "levels" else (s.y[1:], idx[1:])
+        m = 0 if self.on == "levels" else self._lag()
+        y_obs, x_obs = s.y[m:], idx[m:]
         cmap = plt.get_cmap("tab10")
         for k in range(self.n_states_):
             m = st == k
