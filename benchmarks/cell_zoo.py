@@ -136,6 +136,7 @@ def main():
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--T", type=int, default=100)
     ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--hidden", type=int, default=64)
     ap.add_argument("--m4-series", type=int, default=100)
     ap.add_argument("--m4-epochs", type=int, default=15)
     ap.add_argument("--skip-m4", action="store_true")
@@ -145,7 +146,7 @@ def main():
     import torch
 
     t0 = time.perf_counter()
-    tasks = [(_adding_task, (arch, s, args.T, args.steps, args.device)) for arch in ARCHS.values()
+    tasks = [(_adding_task, (arch, s, args.T, args.steps, args.device, args.hidden)) for arch in ARCHS.values()
              for s in range(args.seeds)]
     if not args.skip_m4:
         tasks += [(_m4_task, (arch, s, args.m4_series, args.m4_epochs, args.device)) for arch in ARCHS.values()
@@ -166,7 +167,7 @@ def main():
              + (f" ({torch.cuda.get_device_name()})" if args.device.startswith("cuda") else "")
              + f"; {args.jobs} worker processes, 1 torch thread each; total {time.perf_counter() - t0:.0f} s",
              "- timings on a shared machine: noisy.", "",
-             f"## 1. Adding problem, T = {args.T}: {args.steps} Adam steps (lr 1e-2, batch 64, hidden 64, clipping 1), "
+             f"## 1. Adding problem, T = {args.T}: {args.steps} Adam steps (lr 1e-2, batch 64, hidden {args.hidden}, clipping 1), "
              f"{args.seeds} seeds", "Mean predictor: MSE 0.167. 'solved' = seeds whose test MSE got below 0.05.", "",
              "| cell | final test MSE (mean ± sd) | best MSE | solved | median steps to < 0.05 | s per run | rank |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
