@@ -156,8 +156,10 @@ class RNNForecaster(BaseForecaster):
     strategy : {"recursive", "mimo"}, default "recursive"
     horizon : int, optional
         Steps output at once by ``strategy="mimo"`` (required there).
-    scaler : {"standard", "mean", "none"}, default "standard"
-        Per series: ``(y - mean) / std``, ``y / mean(|y|)``, or as is.
+    scaler : {"standard", "window", "mean", "none"}, default "standard"
+        Per series: ``(y - mean) / std``, ``y / mean(|y|)``, or as is. ``"window"`` standardises each series and
+        then centres every window on its own mean (the local level), inputs and targets alike; the forecast adds
+        that level back. It helps series whose level drifts.
     loss : {"mse", "mae", "gaussian", "quantile"}, default "mse"
     quantiles : sequence of float, optional
         Quantile levels of ``loss="quantile"`` (0.5 is always added); default 0.025 .. 0.975.
@@ -256,20 +258,34 @@ class RNNForecaster(BaseForecaster):
         return HEADS[self.loss](self)
 
     def _scaling(self, y: np.ndarray) -> tuple[float, float]:
-        if self.scaler == "standard":
+        if self.scaler in ("standard", "window"):
             loc, scale = float(np.mean(y)), float(np.std(y))
         elif self.scaler == "mean":
             loc, scale = 0.0, float(np.mean(np.abs(y)))
         elif self.scaler in ("none", None):
             loc, scale = 0.0, 1.0
         else:
-            raise ValueError(f"RNNForecaster: scaler must be 'standard', 'mean' or 'none', got {self.scaler!r}")
+            raise ValueError(f"RNNForecaster: scaler must be 'standard', 'window', 'mean' or 'none', got {self.scaler!r}")
         return loc, (scale if scale > 1e-12 else 1.0)
 
     def _rows(self, s) -> np.ndarray:
         """``(n, 1 + k)`` rows ``[scaled y, x]`` of one series."""
         ys = (s.y - self.loc_[s.uid]) / self.scale_[s.uid]
         return ys[:, None] if s.X is None else np.column_stack([ys, s.X])
+
+    def _level(self, z):
+        """Local level of each window ``z`` ``(B, window, 1 + k)`` (``scaler="window"``), shape ``(B, 1)``; else 0."""
+        if self.scaler != "window":
+            return 0.0
+        return z[:, :, 0].mean(1, keepdims=True) if isinstance(z, np.ndarray) else z[:, :, 0].mean(1, keepdim=True)
+
+    def _centred(self, Z, Y):
+        """Windows and targets with the local level removed (numpy; a no-op unless ``scaler="window"``)."""
+        lvl = self._level(Z)
+        if self.scaler == "window":
+            Z = Z.copy()
+            Z[:, :, 0] -= lvl
+        return Z, Y[:, :, 0] - lvl
 
     # ------------------------------------------------------------------ fit
     def _windows(self, panel):
@@ -278,8 +294,9 @@ class RNNForecaster(BaseForecaster):
         tr, va = [], []
         for i, s in enumerate(panel.series):
             Z, Y = make_windows(self._rows(s), w, H)
-            parts = (Z.astype(np.float32), Y[:, :, 1:].reshape(len(Y), -1).astype(np.float32),
-                     Y[:, :, 0].astype(np.float32), np.full(len(Y), i))
+            Zc, target = self._centred(Z, Y)
+            parts = (Zc.astype(np.float32), Y[:, :, 1:].reshape(len(Y), -1).astype(np.float32),
+                     target.astype(np.float32), np.full(len(Y), i))
             m = len(Z)
             n_val = int(round(self.validation_size * m)) if self.validation_size else 0
             n_val = min(n_val, m - 1) if m > 1 else 0
@@ -332,9 +349,10 @@ class RNNForecaster(BaseForecaster):
         for s in panel.series:
             Z, Y = make_windows(self._rows(s)[-(w + H + 99):], w, H)
             xf = Y[:, :, 1:].reshape(len(Y), -1)
-            pred = head.point(self.module_(torch.from_numpy(Z.astype(np.float32)),
+            Zc, target = self._centred(Z, Y)
+            pred = head.point(self.module_(torch.from_numpy(Zc.astype(np.float32)),
                                            torch.from_numpy(xf.astype(np.float32)))).double().numpy()
-            out[s.uid] = np.sqrt(np.mean((pred - Y[:, :, 0]) ** 2, axis=0))
+            out[s.uid] = np.sqrt(np.mean((pred - target) ** 2, axis=0))
         return out
 
     # ------------------------------------------------------------------ predict
@@ -353,8 +371,10 @@ class RNNForecaster(BaseForecaster):
             if xf.shape[1] < H:  # pad the regressors of steps beyond h (their forecasts are discarded)
                 pad = xf[:, -1:].expand(-1, H - xf.shape[1], -1) if xf.shape[1] else z.new_zeros(len(z), H, k)
                 xf = torch.cat([xf, pad], dim=1)
-            o = self.module_(z, xf.reshape(len(z), -1))
-            step = head.point(o) if gen is None else head.sample(o, gen)
+            lvl = self._level(z)
+            zin = z if self.scaler != "window" else torch.cat([z[:, :, :1] - lvl.unsqueeze(-1), z[:, :, 1:]], dim=-1)
+            o = self.module_(zin, xf.reshape(len(z), -1))
+            step = (head.point(o) if gen is None else head.sample(o, gen)) + lvl
             out.append(step)
             z = torch.cat([z, torch.cat([step.unsqueeze(-1), xf], dim=-1)], dim=1)[:, -z.shape[1]:]
             done += H
