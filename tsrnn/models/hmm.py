@@ -28,8 +28,8 @@ mean is exact (for ``m = 1``: ``y_T + sum_{i<=j} p_i . mu`` for differences, ``y
 ``D = diag(E[exp(x) | s = k])`` for returns; with lag ``m`` the sum / product runs over steps ``j, j-m, ...``)
 and the quantiles come from ``n_samples`` simulated paths.
 
-**Scaling.** The model is fitted to standardised observations (hmmlearn's ``min_covar`` and k-means
-initialisation assume unit scale) and then rescaled, so that with ``scale="global"`` ``model_`` is in the
+**Scaling.** The model is fitted to standardised observations (hmmlearn's variance floor ``min_covar`` and
+the initialisation assume unit scale) and then rescaled, so that with ``scale="global"`` ``model_`` is in the
 units of the observations (``means_`` are levels of ``y`` when ``on="levels"``). With ``scale="series"`` each
 series is standardised by its own mean and standard deviation (better for panels of series of different size);
 ``model_`` is then in standardised units and ``scales_`` holds each series' ``(centre, scale)``.
