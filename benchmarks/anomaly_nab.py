@@ -29,6 +29,7 @@ from tsrnn.anomaly.scoring import nab_best_threshold, nab_series, probationary_l
 from tsrnn.anomaly.thresholds import AnomalyLikelihood, apply_cooldown, make_threshold
 from tsrnn.datasets import load_nab
 from tsrnn.suites.anomaly import COMMON, default_detectors
+from tsrnn.suites.anomaly import run as run_suite
 
 OUT = Path(__file__).parent / "results" / "anomaly_nab.md"
 NAB_BOARD = "windowed Gaussian 39.6, Twitter ADVec 47.1, random cut forest 51.7, Numenta HTM 70.5, ARTime 74.9"
@@ -82,15 +83,22 @@ def main() -> int:
     wall = time.perf_counter() - t0
     lb = res.leaderboard()
     det = res.detections
-    oracle = {m: nab_best_threshold(data, g["score"].to_numpy())[1] for m, g in det.groupby("model", sort=False)}
-    lb["nab_standard_tuned_in_sample"] = pd.Series(oracle)
+    for cd in (0, COMMON["cooldown"]):
+        tuned = {m: nab_best_threshold(data, g["score"].to_numpy(), cooldown=cd)[1]
+                 for m, g in det.groupby("model", sort=False)}
+        lb[f"nab_tuned_in_sample_cd{cd}"] = pd.Series(tuned)
     sens = grid(det)
     per = res.scores.query("metric == 'nab_standard'").pivot(index="unique_id", columns="model", values="value")
     per = per[list(lb.index)]
     base = lb.loc["RollingZScore", "nab_standard"]
     best = lb["nab_standard"].drop(["RollingZScore", "RollingZScore+likelihood"]).idxmax()
     gap = lb.loc[best, "nab_standard"] - base
-    sens_gap = sens.drop(columns=["RollingZScore", "RollingZScore+likelihood"]).max(axis=1) - sens["RollingZScore"]
+    sens_cd = sens[~sens.index.str.endswith("cooldown=0")]
+    others = sens_cd.drop(columns=["RollingZScore", "RollingZScore+likelihood"])
+    sens_gap = others.max(axis=1) - sens_cd["RollingZScore"]
+    best_best = others.max().idxmax()
+    bb_gap = others.max().max() - sens_cd["RollingZScore"].max()
+    inj = run_suite(progress=False, datasets=("injected",))
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     text = f"""# Anomaly detectors on the 20 shared NAB series
 
@@ -115,18 +123,29 @@ No threshold sees a label. `+likelihood` rows pass the raw score through Numenta
 
 NAB columns are normalised over the whole corpus (null detector 0, perfect 100); event/point precision and recall
 pool all series; `rank` is the mean rank over series on NAB standard; `fit_s` / `predict_s` are total seconds.
-`nab_standard_tuned_in_sample` is NAB's own procedure (one threshold per detector tuned on the labels of the whole
-corpus, no cooldown): an optimistic, in-sample figure comparable in spirit to NAB's scoreboard (standard profile,
-full 58-series corpus: {NAB_BOARD}), not to the honest columns.
+`nab_tuned_in_sample_cd0` is NAB's own procedure (one threshold per detector on its raw score, tuned on the labels
+of the whole corpus, no cooldown); `..._cd{COMMON['cooldown']}` the same with the shared cooldown. Both are
+optimistic, in-sample figures, comparable in spirit to NAB's scoreboard (standard profile, full 58-series corpus:
+{NAB_BOARD}), not to the honest columns.
 
 {md_table(lb, 3)}
 ## Goal: a tsrnn detector beats RollingZScore by at least 10 NAB points
 
 At the shared setting the best non-baseline detector is **{best}** with {lb.loc[best, 'nab_standard']:.1f} against
 {base:.1f} for RollingZScore: **{gap:+.1f} points** ({'goal met' if gap >= 10 else 'goal NOT met'}).
-Across the sensitivity grid, the best non-baseline detector beats RollingZScore at the same setting by
-{sens_gap.min():+.1f} to {sens_gap.max():+.1f} points (median {sens_gap.median():+.1f}); the margin depends on the
-setting, so read it as a range, not one number.
+Across the settings of the sensitivity grid with a cooldown (without one, every detector whose score stays high
+for a while floods NAB with false alarms), the best non-baseline detector beats RollingZScore at the same setting
+by {sens_gap.min():+.1f} to {sens_gap.max():+.1f} points (median {sens_gap.median():+.1f}). Each at its own best
+setting of the grid (both chosen in-sample): {best_best} {others.max().max():.1f} vs RollingZScore
+{sens_cd['RollingZScore'].max():.1f}, {bb_gap:+.1f} points. The margin depends on the setting: read it as a range.
+
+## Injected anomalies (suite dataset `injected`, default detectors, shared setting)
+
+Eight seeded synthetic series (3000 rows, daily-like cycles, trend, noise) with six injected anomalies each
+(`tsrnn.datasets.inject_anomalies`: spike, level shift, trend, variance, flatline, dropout); label 1 on the
+changed rows, so NAB windows are the anomalies themselves (no early credit before them).
+
+{md_table(inj.leaderboard(), 3)}
 
 ## Sensitivity: NAB standard score at other threshold settings (same raw scores)
 

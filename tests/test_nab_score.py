@@ -194,3 +194,14 @@ def test_nab_windows_expand_point_labels():
     lab[[300, 700]] = 1
     win = nab_windows(lab)  # int(0.1 * 1000 / 2) = 50 rows, 25 on each side
     assert runs(win).tolist() == [[275, 325], [675, 725]]
+
+
+def test_nab_best_threshold_finds_the_oracle_threshold():
+    from tsrnn.anomaly.scoring import nab_best_threshold
+
+    data = pd.concat([frame(uid="a"), frame(uid="b")], ignore_index=True)
+    score = np.zeros(len(data))
+    score[[A, N + A]] = 5.0  # the window starts
+    score[[20, 70]] = 2.0  # two false alarms below them
+    t, best = nab_best_threshold(data, score)
+    assert best == pytest.approx(100.0) and 2.0 <= t < 5.0

@@ -130,7 +130,7 @@ class AutoencoderDetector(ThresholdMixin, BaseDetector):
         errs = []
         with torch.no_grad():
             for i in range(0, len(X), 4096):
-                xb = torch.from_numpy(np.ascontiguousarray(X[i:i + 4096])).unsqueeze(-1)
+                xb = torch.from_numpy(np.array(X[i:i + 4096], dtype=np.float64)).unsqueeze(-1)  # a writable copy
                 errs.append(torch.mean((self.network_(xb) - xb) ** 2, dim=(1, 2)).numpy())
         out[self.window_ - 1:] = np.concatenate(errs)
         return out

@@ -325,21 +325,31 @@ def nab_score(data: pd.DataFrame, detections, profile="standard", *, probation: 
 
 
 def nab_best_threshold(data: pd.DataFrame, scores, profile="standard", *, probation: float = 0.15,
-                       n_thresholds: int = 200) -> tuple[float, float]:
+                       n_thresholds: int = 100, cooldown: int = 0) -> tuple[float, float]:
     """NAB's own procedure: the single corpus-wide threshold on raw ``scores`` that maximises the NAB score.
 
     This chooses the threshold with the labels (in-sample), as NAB's optimiser does; use it only to compare with
-    NAB's published scoreboard. Thresholds are the ``n_thresholds`` quantiles of the scores. Returns
-    ``(threshold, score)``.
+    NAB's published scoreboard. The candidates are the score quantiles that flag a share ``10**-5 .. 0.5`` of the
+    rows (``n_thresholds`` of them, log-spaced); ``cooldown`` mutes the rows after each alarm as
+    :func:`tsrnn.anomaly.thresholds.apply_cooldown` does. Returns ``(threshold, score)``.
     """
-    series = list(_iter_series(data, scores, "score"))
-    allv = np.concatenate([np.asarray(v, dtype=float) for _, _, v in series])
-    cands = np.unique(np.quantile(allv, np.linspace(0.5, 1.0, n_thresholds)))
+    series = [np.asarray(v, dtype=float) for _, _, v in _iter_series(data, scores, "score")]
+    labels = [lab for _, lab, _ in _iter_series(data, scores, "score")]
+    allv = np.concatenate(series)
+    cands = np.unique(np.quantile(allv, 1 - np.geomspace(1e-5, 0.5, n_thresholds)))
     best = (float("inf"), float("-inf"))
     for t in cands:
-        parts = pd.DataFrame([nab_series(lab, (np.asarray(v, float) > t).astype(int), profile, probation=probation)
-                              for _, lab, v in series])
-        sc = _normalise(parts)
+        parts = []
+        for lab, v in zip(labels, series):
+            flags = (v > t).astype(np.int64)
+            if cooldown:
+                keep, last = np.zeros_like(flags), -cooldown - 1
+                for i in np.flatnonzero(flags):
+                    if i - last > cooldown:
+                        keep[i], last = 1, i
+                flags = keep
+            parts.append(nab_series(lab, flags, profile, probation=probation))
+        sc = _normalise(pd.DataFrame(parts))
         if sc > best[1]:
             best = (float(t), sc)
     return best
