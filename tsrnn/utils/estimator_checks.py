@@ -236,16 +236,24 @@ def check_transformer_output(est):
 
 
 def check_classifier_output(est):
+    """classes_, predict_proba rows summing to 1, labels from classes_, joblib round trip.
+
+    Taggers (``_per_step = True``) label every step: ``y`` and ``predict`` are ``(n, length)``, ``predict_proba``
+    is ``(n, length, n_classes)``.
+    """
     r = np.random.default_rng(0)
     X = r.normal(size=(24, 20))
     y = np.repeat(["a", "b"], 12)
     X[y == "b"] += 1.5
-    e = clone(est).fit(X, y)
+    per_step = getattr(est, "_per_step", False)
+    target = np.repeat(y[:, None], 20, axis=1) if per_step else y
+    e = clone(est).fit(X, target)
     assert list(e.classes_) == ["a", "b"]
     proba = e.predict_proba(X)
-    assert proba.shape == (24, 2) and np.allclose(proba.sum(axis=1), 1)
+    expected = (24, 20, 2) if per_step else (24, 2)
+    assert proba.shape == expected and np.allclose(proba.sum(axis=-1), 1), proba.shape
     pred = e.predict(X)
-    assert pred.shape == (24,) and set(pred) <= {"a", "b"}
+    assert pred.shape == target.shape and set(np.unique(pred)) <= {"a", "b"}
     np.testing.assert_allclose(_roundtrip(e).predict_proba(X), proba, rtol=1e-6)
 
 
