@@ -55,9 +55,12 @@ class Spec:
 
     def split(self, x: np.ndarray):
         """``x = [ar(p), ma(q), sar(P), sma(Q), mean?]`` into its parts."""
-        i = np.cumsum([self.p, self.q, self.P, self.Q])
-        ar, ma, sar, sma, rest = np.split(np.asarray(x, dtype=float), i)
-        return ar, ma, sar, sma, (float(rest[0]) if self.mean else 0.0)
+        x = np.asarray(x, dtype=float)
+        a = self.p
+        b = a + self.q
+        c = b + self.P
+        d = c + self.Q
+        return x[:a], x[a:b], x[b:c], x[c:d], (float(x[d]) if self.mean else 0.0)
 
     def __str__(self) -> str:
         s = f"ARIMA({self.p},{self.d},{self.q})"
@@ -91,14 +94,22 @@ def _lag_poly(coef: np.ndarray, step: int, sign: float) -> np.ndarray:
     return out
 
 
+def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if len(b) == 1:
+        return a
+    if len(a) == 1:
+        return b
+    return np.convolve(a, b)
+
+
 def ar_poly(ar, sar, m: int) -> np.ndarray:
     """:math:`\\phi(B)\\Phi(B^m)` as coefficients ``[1, -phi_1, ...]``."""
-    return np.convolve(_lag_poly(ar, 1, -1.0), _lag_poly(sar, m, -1.0))
+    return _product(_lag_poly(ar, 1, -1.0), _lag_poly(sar, m, -1.0))
 
 
 def ma_poly(ma, sma, m: int) -> np.ndarray:
     """:math:`\\theta(B)\\Theta(B^m)` as coefficients ``[1, theta_1, ...]``."""
-    return np.convolve(_lag_poly(ma, 1, 1.0), _lag_poly(sma, m, 1.0))
+    return _product(_lag_poly(ma, 1, 1.0), _lag_poly(sma, m, 1.0))
 
 
 def is_stationary(coef, sign: float = -1.0, tol: float = 1.001) -> bool:
