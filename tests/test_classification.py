@@ -142,3 +142,35 @@ def test_input_errors(rng):
         RNNClassifier(pooling="max").fit(rng.normal(size=(10, 6)), np.arange(10) % 2)
     with pytest.raises(ValueError, match="shape"):
         RNNClassifier(max_epochs=1).fit(rng.normal(size=(10, 6)), np.arange(9) % 2)
+
+
+# ----------------------------------------------------------------------------------------------- the ecg suite
+@pytest.mark.data
+def test_ecg_suite_runs_and_writes_its_report(mirror, tmp_path):
+    from tsrnn.suites.ecg import load_task, run
+
+    res = run(models=["Wavelet+LogReg"], tasks=("ecg200",), out=tmp_path, quick=True, progress=False)
+    lb = res.leaderboard()
+    assert list(lb["model"]) == ["Wavelet+LogReg"]
+    assert {"accuracy", "macro_f1", "recall_normal", "recall_MI"} <= set(lb.columns)
+    d = load_task("ecg200")
+    assert d["X_train"].shape == (100, 96, 2) and d["X_test"].shape == (100, 96, 2)
+    assert (d["y_test"] == "MI").sum() == 36  # the archive's test split: 64 normal, 36 MI
+    cm = res.confusion[("ecg200", "Wavelet+LogReg")].to_numpy()
+    assert cm.sum() == 100 and lb["accuracy"].iloc[0] == pytest.approx(np.trace(cm) / 100)
+    md = (tmp_path / "ecg.md").read_text()
+    assert "Leaderboard: ecg200" in md and (tmp_path / "ecg_ecg200_confusion.png").exists()
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_mitbih_task_records_are_disjoint_and_counts_match_physionet(mirror):
+    from tsrnn.suites.ecg import TEST_RECORDS, TRAIN_RECORDS, load_task
+
+    assert not set(TRAIN_RECORDS) & set(TEST_RECORDS)
+    d = load_task("mitbih", max_normal=None)
+    y = d["y_test"]
+    # PhysioNet's beat counts of records 200 + 221: V 826 + 396, A 30, F 2, N 1743 + 2031 (edge beats dropped)
+    assert (y == "V").sum() == 1222 and (y == "S").sum() == 30 and (y == "F").sum() == 2
+    assert 3765 <= (y == "N").sum() <= 3774
+    assert d["X_train"].shape[1:] == (63, 5) and np.isfinite(d["X_train"]).all()

@@ -211,7 +211,7 @@ class ECGSuiteResult:
 
 def _md_table(frame: pd.DataFrame, index: bool = False) -> str:
     """A GitHub Markdown table (no extra dependency)."""
-    f = frame.reset_index() if index else frame
+    f = frame.rename_axis("true \\ predicted").reset_index() if index else frame
     fmt = lambda v: f"{v:.3f}" if isinstance(v, (float, np.floating)) else str(v)  # noqa: E731
     rows = ["| " + " | ".join(str(c) for c in f.columns) + " |", "|" + "---|" * len(f.columns)]
     rows += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in f.itertuples(index=False)]
