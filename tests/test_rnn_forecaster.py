@@ -94,7 +94,9 @@ def test_update_appends_without_retraining(daily_series):
 @pytest.mark.parametrize("kw", [dict(cell="gru", loss="mae", scaler="mean"), dict(cell="mut2", scaler="none"),
                                 dict(cell="peephole_lstm", num_layers=2, dropout=0.1),
                                 dict(strategy="mimo", horizon=4, loss="quantile", quantiles=(0.1, 0.9)),
-                                dict(strategy="mimo", horizon=5, loss="gaussian", n_samples=30)])
+                                dict(strategy="mimo", horizon=5, loss="gaussian", n_samples=30),
+                                dict(loss="categorical", n_bins=20, n_samples=30),
+                                dict(strategy="mimo", horizon=9, loss="categorical", n_samples=30)])
 def test_options_run_and_give_ordered_intervals(daily_series, kw):
     df = RNNForecaster(**FAST, **kw).fit(daily_series).predict(9, level=[80])
     assert len(df) == 9 and np.isfinite(df.to_numpy()).all()
@@ -172,3 +174,21 @@ def test_window_scaler_follows_a_drifting_level():
         f = RNNForecaster(scaler=sc, random_state=0, max_epochs=60, window=21, lr=1e-2).fit(y.iloc[:-14])
         err[sc] = np.abs(f.predict(14).to_numpy() - y.iloc[-14:].to_numpy()).mean()
     assert err["window"] < 2.0 < err["standard"], err
+
+
+def test_categorical_head_matches_hand_computed_loss_and_point():
+    from tsrnn.models.rnn import CategoricalHead
+
+    est = RNNForecaster(loss="categorical", n_bins=4)
+    head = CategoricalHead(est)
+    head.setup(np.linspace(-1, 1, 1001)[:, None])
+    out = torch.tensor([[[0.0, 1.0, 2.0, 3.0]]])
+    e = head.edges.numpy()
+    centres = (e[1:] + e[:-1]) / 2
+    p = np.exp([0.0, 1, 2, 3]) / np.exp([0.0, 1, 2, 3]).sum()
+    assert float(head.point(out)) == pytest.approx(float(p @ centres), rel=1e-6)
+    y = torch.tensor([[0.3]])  # falls in bin 2 of 4 over [-0.99, 0.99]
+    assert float(head.loss(out, y)) == pytest.approx(-np.log(p[2]), rel=1e-6)
+    draws = head.sample(out.expand(2000, 1, 4), torch.Generator().manual_seed(0))
+    assert draws.min() >= e[0] and draws.max() <= e[-1]
+    assert np.mean(draws.numpy() > e[3]) == pytest.approx(p[3], abs=0.04)

@@ -13,7 +13,8 @@ with ``H = 1`` for ``strategy="recursive"`` (each forecast is fed back as the ne
 The output head and its loss are pluggable (:data:`HEADS`): ``"mse"`` and ``"mae"`` give a point forecast with
 intervals from the per-series residual spread, ``sigma_h = sigma_1 sqrt(h)``; ``"gaussian"`` outputs ``(mu, log
 sigma)`` trained by the Gaussian negative log-likelihood; ``"quantile"`` outputs the ``quantiles`` trained by the
-pinball loss (the median is the point forecast). For the two probabilistic heads the intervals are quantiles of
+pinball loss (the median is the point forecast); ``"categorical"`` outputs a softmax over ``n_bins`` value bins
+trained by cross-entropy. For the probabilistic heads the intervals are quantiles of
 ``n_samples`` Monte Carlo sample paths (each sampled value fed back for the recursive strategy).
 """
 
@@ -55,6 +56,10 @@ class Head:
 
     def sample(self, out, gen):
         return None
+
+    def setup(self, y: np.ndarray) -> dict:
+        """Fit-time state from the training targets ``y`` ``(n, H)`` (scaled); stored as ``head_state_``."""
+        return {}
 
 
 class MSEHead(Head):
@@ -116,8 +121,54 @@ class QuantileHead(Head):
         return vlo + (vhi - vlo) * (u - lo) / (hi - lo)
 
 
-#: loss name -> head class; new output modes (e.g. a categorical head) plug in here
-HEADS: dict[str, type[Head]] = {"mse": MSEHead, "mae": MAEHead, "gaussian": GaussianHead, "quantile": QuantileHead}
+class CategoricalHead(Head):
+    r"""The value range cut into ``n_bins`` bins; softmax probabilities trained by cross-entropy on the bin of ``y``.
+
+    Bin edges are equally spaced between the 0.5 % and 99.5 % quantiles of the (scaled) training targets; the outer
+    bins are open. Point forecast: the probability-weighted mean of the bin centres; samples: a bin drawn from the
+    probabilities, then a uniform position inside it.
+    """
+
+    probabilistic = True
+
+    def __init__(self, est):
+        super().__init__(est)
+        self.n_out = int(est.n_bins) if est.n_bins is not None else 50
+        if self.n_out < 2:
+            raise ValueError(f"RNNForecaster: n_bins must be >= 2, got {est.n_bins!r}")
+        state = getattr(est, "head_state_", None) or {}
+        if "edges" in state:
+            self.edges = torch.as_tensor(state["edges"], dtype=torch.float32)
+
+    def setup(self, y):
+        lo, hi = np.quantile(y, [0.005, 0.995])
+        if hi - lo < 1e-6:
+            lo, hi = lo - 1.0, hi + 1.0
+        self.edges = torch.linspace(float(lo), float(hi), self.n_out + 1)
+        return {"edges": self.edges.numpy()}
+
+    def _centres(self, like):
+        e = self.edges.to(like.device, like.dtype)
+        return 0.5 * (e[1:] + e[:-1])
+
+    def loss(self, out, y):
+        idx = torch.bucketize(y.contiguous(), self.edges[1:-1].to(y.device, y.dtype))
+        return nn.functional.cross_entropy(out.reshape(-1, self.n_out), idx.reshape(-1))
+
+    def point(self, out):
+        return torch.softmax(out, dim=-1) @ self._centres(out)
+
+    def sample(self, out, gen):
+        p = torch.softmax(out, dim=-1).reshape(-1, self.n_out)
+        k = torch.multinomial(p, 1, generator=gen).squeeze(-1)
+        e = self.edges.to(out.dtype)
+        u = torch.rand(k.shape, generator=gen, dtype=out.dtype)
+        return (e[k] + u * (e[k + 1] - e[k])).reshape(out.shape[:-1])
+
+
+#: loss name -> head class; new output modes plug in here
+HEADS: dict[str, type[Head]] = {"mse": MSEHead, "mae": MAEHead, "gaussian": GaussianHead, "quantile": QuantileHead,
+                                "categorical": CategoricalHead}
 
 
 # ----------------------------------------------------------------------------------------------- network
@@ -160,7 +211,7 @@ class RNNForecaster(BaseForecaster):
         Per series: ``(y - mean) / std``, ``y / mean(|y|)``, or as is. ``"window"`` standardises each series and
         then centres every window on its own mean (the local level), inputs and targets alike; the forecast adds
         that level back. It helps series whose level drifts.
-    loss : {"mse", "mae", "gaussian", "quantile"}, default "mse"
+    loss : {"mse", "mae", "gaussian", "quantile", "categorical"}, default "mse"
     quantiles : sequence of float, optional
         Quantile levels of ``loss="quantile"`` (0.5 is always added); default 0.025 .. 0.975.
     dropout : float, default 0.0
@@ -171,6 +222,8 @@ class RNNForecaster(BaseForecaster):
         Fraction of each series' last windows held out for early stopping (0 disables it).
     max_windows : int, optional
         Keep only the most recent ``max_windows`` training windows of each series.
+    n_bins : int, optional
+        Bins of ``loss="categorical"`` (default 50).
     n_samples : int, default 100
         Sample paths for the intervals of the probabilistic heads.
     warm_start : bool, default False
@@ -200,7 +253,7 @@ class RNNForecaster(BaseForecaster):
                  loss: str = "mse", quantiles=None, dropout: float = 0.0, max_epochs: int = 50,
                  batch_size: int = 64, lr: float = 1e-3, clip_grad_norm: float | None = 1.0, patience: int = 10,
                  lr_schedule: str | None = "plateau", validation_size: float = 0.1, max_windows: int | None = None,
-                 n_samples: int = 100, warm_start: bool = False, cell_options: dict | None = None,
+                 n_bins: int | None = None, n_samples: int = 100, warm_start: bool = False, cell_options: dict | None = None,
                  device: str = "auto", random_state=None, progress: bool = False):
         self.cell = cell
         self.hidden_size = hidden_size
@@ -220,6 +273,7 @@ class RNNForecaster(BaseForecaster):
         self.lr_schedule = lr_schedule
         self.validation_size = validation_size
         self.max_windows = max_windows
+        self.n_bins = n_bins
         self.n_samples = n_samples
         self.warm_start = warm_start
         self.cell_options = cell_options
@@ -326,6 +380,7 @@ class RNNForecaster(BaseForecaster):
                 self.module_ = WindowNet(cell, 1 + k, int(self.hidden_size), int(self.num_layers),
                                          float(self.dropout), H, k, head.n_out, dict(self.cell_options or {}))
             self.optimizer_state_ = None
+            self.head_state_ = head.setup(train[2])  # a warm start keeps the head's state (e.g. the bins)
         self.config_ = config
 
         def loss_fn(module, batch):  # batch: (z, y) or, with regressors, (z, xf, y)
