@@ -184,6 +184,35 @@ def test_report_opens_cleanly_in_chromium(tmp_path, browser):
     assert shot.std() > 10 and (shot < 200).mean() > 0.01  # text, tables and plots drawn, not a blank page
 
 
+def test_detector_report_opens_cleanly_in_chromium(tmp_path, browser):
+    import pandas as pd
+
+    from tsrnn.anomaly import RollingZScore, evaluate_detectors
+    from tsrnn.report import render_detectors
+
+    rng = np.random.default_rng(4)
+    frames = []
+    for i in range(2):
+        y = rng.normal(size=300)
+        y[200 + 30 * i] += 10
+        label = np.zeros(300, int)
+        label[197 + 30 * i:205 + 30 * i] = 1
+        frames.append(pd.DataFrame({"unique_id": f"s{i}", "ds": np.arange(300), "y": y, "label": label}))
+    result = evaluate_detectors({"z30": RollingZScore(window=30), "z60": RollingZScore(window=60)},
+                                pd.concat(frames, ignore_index=True), progress=False)
+    path = render_detectors(result, tmp_path / "detectors.html")
+    s = browser.open(path.resolve().as_uri())
+    page = browser.evaluate(s, _READ_PAGE)
+    assert browser.problems() == []
+    assert all(img["w"] > 0 for img in page["imgs"]) and len(page["imgs"]) >= 3
+    lb = result.leaderboard()
+    assert [r[1]["text"] for r in page["rows"]] == list(lb.index)
+    for row, (_, expect) in zip(page["rows"], lb.iterrows()):
+        for cell, col in zip(row[2:], lb.columns):
+            v = float(cell["value"])
+            assert (np.isnan(v) and np.isnan(expect[col])) or v == pytest.approx(expect[col], rel=1e-12, abs=0)
+
+
 def test_the_harness_sees_errors_and_broken_images(tmp_path, browser):
     """Negative control: a page with a console error and an undecodable image is caught."""
     bad = tmp_path / "bad.html"

@@ -11,6 +11,8 @@ _NAMES = {
     "plot_scalogram": "plots",
     "plot_regimes": "plots",
     "render_html": "html",
+    "render_backtest": "html",
+    "render_detectors": "html",
     "render_markdown": "html",
 }
 
