@@ -14,6 +14,8 @@ from contextlib import contextmanager
 @contextmanager
 def quiet():
     """Silence statsmodels' convergence / frequency warnings and limit BLAS to one thread."""
+    # statsmodels adds "always" filters for its warnings when first imported: import it before filtering
+    import statsmodels.tools.sm_exceptions  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
