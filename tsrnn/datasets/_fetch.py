@@ -21,6 +21,7 @@ import shutil
 import tempfile
 import urllib.request
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -28,6 +29,8 @@ __all__ = [
     "RemoteFile",
     "DatasetNotFoundError",
     "ChecksumError",
+    "DatasetFormatError",
+    "parsing",
     "data_home",
     "mirror_root",
     "fetch",
@@ -46,6 +49,28 @@ class DatasetNotFoundError(FileNotFoundError):
 
 class ChecksumError(OSError):
     """A file's SHA-256 differs from the one recorded in the registry."""
+
+
+class DatasetFormatError(ValueError):
+    """A dataset file is malformed: the message names the file and what could not be read."""
+
+
+@contextmanager
+def parsing(path, what: str = "file", broad: bool = False):
+    """Turn a parser's raw error inside the block into a :class:`DatasetFormatError` naming ``path``.
+
+    ``broad`` catches every ``Exception`` (third-party readers such as wfdb raise many kinds on bad input);
+    otherwise the usual parsing errors (value, type, key, index, unicode, overflow, EOF).
+    """
+    kinds = Exception if broad else (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError,
+                                     EOFError, UnicodeError)
+    try:
+        yield
+    except DatasetFormatError:
+        raise
+    except kinds as exc:  # noqa: BLE001 - re-raised with the file named
+        msg = str(exc).splitlines()[0][:300] if str(exc) else ""
+        raise DatasetFormatError(f"{path}: malformed {what} ({type(exc).__name__}: {msg})") from exc
 
 
 @dataclass(frozen=True)

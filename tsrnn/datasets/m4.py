@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._fetch import fetch
+from ._fetch import DatasetFormatError, fetch, parsing
 from .registry import M4_GROUPS, _m4_files
 
 __all__ = ["load_m4", "m4_info"]
@@ -18,19 +18,32 @@ def _read_m4_csv(path: Path) -> tuple[list[str], list[np.ndarray]]:
     """Rows of an M4 file: ids and value arrays (the padding of short rows dropped).
 
     The files quote every field (``"H1","605","586",...``) and pad shorter rows with empty unquoted fields.
+    A malformed file (not UTF-8, a non-numeric or non-finite value, a row with no values, no rows at all, a
+    repeated id) raises :class:`DatasetFormatError` naming the file and the row.
     """
     ids, values = [], []
-    with open(path, encoding="utf-8") as f:
+    with parsing(path, "M4 csv file"), open(path, encoding="utf-8") as f:
         f.readline()  # header "V1","V2",...
-        for line in f:
+        for row, line in enumerate(f, start=2):
             fields = line.rstrip("\r\n").replace('"', "").split(",")
             if not fields[0]:
                 continue
             k = len(fields)
             while k > 1 and fields[k - 1] == "":
                 k -= 1
+            try:
+                vals = np.asarray(fields[1:k], dtype=np.float64)
+            except ValueError as exc:
+                raise DatasetFormatError(f"{path}: row {row} ({fields[0][:40]!r}): {exc}") from None
+            if len(vals) == 0 or not np.isfinite(vals).all():
+                what = "no values" if len(vals) == 0 else "a non-finite value"
+                raise DatasetFormatError(f"{path}: row {row} ({fields[0][:40]!r}) has {what}")
             ids.append(fields[0])
-            values.append(np.asarray(fields[1:k], dtype=np.float64))
+            values.append(vals)
+    if not ids:
+        raise DatasetFormatError(f"{path}: no series found (empty or header-only file)")
+    if len(set(ids)) != len(ids):
+        raise DatasetFormatError(f"{path}: repeated series ids")
     return ids, values
 
 
@@ -81,20 +94,23 @@ def load_m4(
     Raises
     ------
     ValueError
-        Unknown group, or a test row whose length is not the official horizon.
+        Unknown group. A malformed file, train and test listing different series, or a test row whose length is
+        not the official horizon raise its subclass ``DatasetFormatError``, naming the file.
     DatasetNotFoundError
         Offline with no mirror or cache: the message says which file to download from where.
     """
     g = _canonical_group(group)
     horizon = M4_GROUPS[g][1]
     train_file, test_file = _m4_files(g)
-    ids, train_vals = _read_m4_csv(fetch(train_file, data_home, download_if_missing))
-    test_ids, test_vals = _read_m4_csv(fetch(test_file, data_home, download_if_missing))
+    train_path = fetch(train_file, data_home, download_if_missing)
+    test_path = fetch(test_file, data_home, download_if_missing)
+    ids, train_vals = _read_m4_csv(train_path)
+    test_ids, test_vals = _read_m4_csv(test_path)
     if ids != test_ids:
-        raise ValueError(f"M4 {g}: the train and test files list different series")
+        raise DatasetFormatError(f"M4 {g}: {train_path} and {test_path} list different series")
     bad = [i for i, v in zip(test_ids, test_vals) if len(v) != horizon]
     if bad:
-        raise ValueError(f"M4 {g}: test rows {bad[:5]} do not have the official horizon {horizon}")
+        raise DatasetFormatError(f"M4 {g}: {test_path}: rows {bad[:5]} do not have the official horizon {horizon}")
     train = _long(ids, train_vals)
     test = _long(ids, test_vals, offsets=[len(v) for v in train_vals])
     return train, test

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ._fetch import fetch
+from ._fetch import fetch, parsing
 from .registry import MITBIH_RECORDS, mitbih_files
 
 __all__ = ["ECGRecord", "load_mitbih", "beat_windows", "AAMI_MAP", "BEAT_SYMBOLS"]
@@ -73,15 +73,19 @@ def _read_record(name: str, data_home, download_if_missing, sampto) -> ECGRecord
         warnings.filterwarnings("ignore", message=".*inplace keyword.*")
         import wfdb
 
-        rec = wfdb.rdrecord(base, sampto=sampto)
-        ann = wfdb.rdann(base, "atr", sampto=sampto)
-    signal = pd.DataFrame(rec.p_signal, columns=list(rec.sig_name))
+        with parsing(paths[0], "WFDB record (header or signal file)", broad=True):
+            rec = wfdb.rdrecord(base, sampto=sampto)
+            if rec.p_signal is None or rec.p_signal.ndim != 2 or not rec.fs or rec.fs <= 0:
+                raise ValueError("no physical signal or no positive sampling frequency")
+            signal = pd.DataFrame(rec.p_signal, columns=list(rec.sig_name))
+        with parsing(paths[2], "WFDB annotation file", broad=True):
+            ann = wfdb.rdann(base, "atr", sampto=sampto)
+            annotations = pd.DataFrame({
+                "sample": np.asarray(ann.sample, dtype=np.int64),
+                "symbol": list(ann.symbol),
+                "aux_note": [a.rstrip("\x00") for a in (ann.aux_note or [""] * len(ann.sample))],
+            })
     signal.index.name = "sample"
-    annotations = pd.DataFrame({
-        "sample": np.asarray(ann.sample, dtype=np.int64),
-        "symbol": list(ann.symbol),
-        "aux_note": [a.rstrip("\x00") for a in (ann.aux_note or [""] * len(ann.sample))],
-    })
     is_beat = annotations["symbol"].isin(BEAT_SYMBOLS).to_numpy()
     beats = annotations.loc[is_beat, ["sample", "symbol"]].reset_index(drop=True)
     beats["aami"] = beats["symbol"].map(AAMI_MAP)

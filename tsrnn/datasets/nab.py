@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from ._fetch import fetch
+from ._fetch import DatasetFormatError, fetch, parsing
 from .registry import NAB_LABELS, NAB_WINDOWS, nab_file
 
 __all__ = ["load_nab", "nab_names"]
@@ -17,8 +17,16 @@ _WINDOW_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def _read_json(file, data_home, download_if_missing) -> dict:
-    with open(fetch(file, data_home, download_if_missing), encoding="utf-8") as f:
-        return json.load(f)
+    """A NAB label file: ``{"<category>/<file>.csv": [...]}``; anything else raises naming the file."""
+    path = fetch(file, data_home, download_if_missing)
+    with parsing(path, "NAB label file (JSON)"), open(path, encoding="utf-8") as f:
+        out = json.load(f)
+    if not isinstance(out, dict) or not all(isinstance(k, str) and isinstance(v, list) for k, v in out.items()):
+        raise DatasetFormatError(f"{path}: a NAB label file must map file names to lists")
+    bad = [k for k in out if k.count("/") != 1 or not k.endswith(".csv") or k.startswith("/") or ".." in k]
+    if bad:
+        raise DatasetFormatError(f"{path}: keys must be '<category>/<file>.csv', got {bad[:3]}")
+    return out
 
 
 def nab_names(*, data_home: str | os.PathLike | None = None, download_if_missing: bool = True) -> list[str]:
@@ -122,21 +130,31 @@ def load_nab(
     points = _read_json(NAB_LABELS, data_home, download_if_missing) if return_labels else {}
     for key in chosen:
         uid = key[: -len(".csv")]
-        raw = pd.read_csv(fetch(nab_file(key), data_home, download_if_missing))
-        df = pd.DataFrame({"unique_id": uid, "ds": pd.to_datetime(raw["timestamp"]).astype("datetime64[ns]"),
-                           "y": raw["value"].astype(np.float64)})
-        windows = [(pd.to_datetime(a, format=_WINDOW_FORMAT), pd.to_datetime(b, format=_WINDOW_FORMAT))
-                   for a, b in all_windows[key]]
-        if resample is None:
-            df["label"] = _in_windows(df["ds"].to_numpy(), windows)
-        else:
-            rule = resample
-            if resample == "auto":  # the series' most common step
-                rule = pd.tseries.frequencies.to_offset(df["ds"].diff().dropna().mode().iloc[0]).freqstr
-            df = _resample(uid, df, rule, windows)
+        path = fetch(nab_file(key), data_home, download_if_missing)
+        with parsing(path, "NAB data file (csv with columns timestamp, value)"):
+            raw = pd.read_csv(path)
+            df = pd.DataFrame({"unique_id": uid, "ds": pd.to_datetime(raw["timestamp"]).astype("datetime64[ns]"),
+                               "y": raw["value"].astype(np.float64)})
+            if len(df) == 0 or df["ds"].isna().any() or not np.isfinite(df["y"].to_numpy()).all():
+                raise ValueError("no rows, a missing time stamp or a non-finite value")
+        with parsing(f"{path.parent.parent.parent / 'combined_windows.json'} (entry {key})", "anomaly windows"):
+            windows = [(pd.to_datetime(a, format=_WINDOW_FORMAT), pd.to_datetime(b, format=_WINDOW_FORMAT))
+                       for a, b in all_windows[key]]
+        with parsing(path, "NAB data file"):
+            if resample is None:
+                df["label"] = _in_windows(df["ds"].to_numpy(), windows)
+            else:
+                rule = resample
+                if resample == "auto":  # the series' most common step
+                    steps = df["ds"].diff().dropna()
+                    if len(steps) == 0 or steps.mode().iloc[0] <= pd.Timedelta(0):
+                        raise ValueError("resample='auto' needs at least two distinct, increasing time stamps")
+                    rule = pd.tseries.frequencies.to_offset(steps.mode().iloc[0]).freqstr
+                df = _resample(uid, df, rule, windows)
         frames.append(df)
         win_rows += [(uid, a, b) for a, b in windows]
-        point_rows += [(uid, pd.Timestamp(p)) for p in points.get(key, [])]
+        with parsing(f"{path.parent.parent.parent / 'combined_labels.json'} (entry {key})", "anomaly labels"):
+            point_rows += [(uid, pd.Timestamp(p)) for p in points.get(key, [])]
     data = pd.concat(frames, ignore_index=True)
     data["label"] = data["label"].astype(np.int64)
     if not return_labels:

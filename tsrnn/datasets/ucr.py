@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from ._fetch import DatasetNotFoundError, RemoteFile, data_home, fetch, find_local, safe_extract
+from ._fetch import (
+    DatasetFormatError,
+    DatasetNotFoundError,
+    RemoteFile,
+    data_home,
+    fetch,
+    find_local,
+    parsing,
+    safe_extract,
+)
 from .registry import _ECG200, UCR_ZIP_URL
 
 __all__ = ["load_ucr"]
@@ -16,16 +26,24 @@ __all__ = ["load_ucr"]
 
 def _parse_txt(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """UCR text format: one series per line, label first, whitespace- (or tab-, or comma-) separated."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read().replace(",", " ")
-    a = np.loadtxt(text.splitlines(), dtype=np.float64, ndmin=2)
+    with parsing(path, "UCR text file"):
+        with open(path, encoding="utf-8") as f:
+            text = f.read().replace(",", " ")
+        with warnings.catch_warnings():  # an empty file is reported below, not warned about
+            warnings.filterwarnings("ignore", message=".*input contained no data.*")
+            a = np.loadtxt(text.splitlines(), dtype=np.float64, ndmin=2)
+    if a.shape[0] == 0 or a.shape[1] < 2:
+        raise DatasetFormatError(f"{path}: no series found (each line needs a label and at least one value)")
+    if not np.isfinite(a).all():
+        raise DatasetFormatError(f"{path}: line {int(np.flatnonzero(~np.isfinite(a).all(axis=1))[0]) + 1} holds a "
+                                 f"non-finite value")
     return a[:, 1:], a[:, 0]
 
 
 def _parse_ts(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """sktime/aeon ``.ts`` format (univariate, equal length): ``v1,v2,...,vn:label`` after ``@data``."""
     rows, labels, in_data = [], [], False
-    with open(path, encoding="utf-8") as f:
+    with parsing(path, ".ts file"), open(path, encoding="utf-8") as f:
         for line in f:
             line = line.strip()
             if not line or line.startswith("#"):
@@ -38,9 +56,14 @@ def _parse_ts(path: Path) -> tuple[np.ndarray, np.ndarray]:
                 raise ValueError(f"{path}: only univariate .ts files are supported")
             rows.append(np.asarray(dims[0].split(","), dtype=np.float64))
             labels.append(label)
+    if not rows:
+        raise DatasetFormatError(f"{path}: no series found after @data")
     if len({len(r) for r in rows}) > 1:
         raise ValueError(f"{path}: series of unequal length are not supported")
-    return np.vstack(rows), np.asarray(labels)
+    X = np.vstack(rows)
+    if not np.isfinite(X).all():
+        raise DatasetFormatError(f"{path}: non-finite values (missing values are not supported)")
+    return X, np.asarray(labels)
 
 
 def _labels(y: np.ndarray) -> np.ndarray:
@@ -110,9 +133,11 @@ def load_ucr(
     if not name or "/" in name or "\\" in name or name.startswith("."):
         raise ValueError(f"invalid UCR dataset name {name!r}")
     out = []
-    for path in _split_files(name, data_home, download_if_missing):
+    paths = _split_files(name, data_home, download_if_missing)
+    for path in paths:
         X, y = _parse_ts(path) if path.suffix == ".ts" else _parse_txt(path)
         out += [X, _labels(y)]
     if out[0].shape[1] != out[2].shape[1]:
-        raise ValueError(f"UCR {name}: train length {out[0].shape[1]} differs from test length {out[2].shape[1]}")
+        raise DatasetFormatError(f"UCR {name}: train length {out[0].shape[1]} ({paths[0]}) differs from test "
+                                 f"length {out[2].shape[1]} ({paths[1]})")
     return out[0], out[1], out[2], out[3]
