@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tsrnn.anomaly import HMMDetector, RollingZScore, evaluate_detectors
+from tsrnn.anomaly import RollingZScore, evaluate_detectors
 from tsrnn.anomaly.scoring import nab_best_threshold, nab_series, probationary_length
 from tsrnn.anomaly.thresholds import AnomalyLikelihood, apply_cooldown, make_threshold
 from tsrnn.datasets import load_nab
@@ -37,7 +37,6 @@ NAB_BOARD = "windowed Gaussian 39.6, Twitter ADVec 47.1, random cut forest 51.7,
 
 def detectors() -> dict:
     dets = default_detectors()
-    dets["HMMDetector+likelihood"] = AnomalyLikelihood(HMMDetector(random_state=0), **COMMON)
     dets["RollingZScore+likelihood"] = AnomalyLikelihood(RollingZScore(window=100), **COMMON)
     return dets
 
@@ -139,7 +138,7 @@ by {sens_gap.min():+.1f} to {sens_gap.max():+.1f} points (median {sens_gap.media
 setting of the grid (both chosen in-sample): {best_best} {others.max().max():.1f} vs RollingZScore
 {sens_cd['RollingZScore'].max():.1f}, {bb_gap:+.1f} points. The margin depends on the setting: read it as a range.
 
-## Injected anomalies (suite dataset `injected`, default detectors, shared setting)
+## Injected anomalies (suite dataset `injected`, the suite's detectors, shared setting)
 
 Eight seeded synthetic series (3000 rows, daily-like cycles, trend, noise) with six injected anomalies each
 (`tsrnn.datasets.inject_anomalies`: spike, level shift, trend, variance, flatline, dropout); label 1 on the

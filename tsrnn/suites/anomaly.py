@@ -16,7 +16,9 @@ Protocol
 each series (NAB's probationary period) and then scores the whole series online. All detectors share one
 threshold setting (:data:`COMMON`): peaks-over-threshold at a false-alarm probability of 0.001 per row,
 with a 100-row cooldown after each alarm. NAB's own scoreboard instead tunes one threshold per detector on the
-labels of the whole corpus; here no threshold sees a label.
+labels of the whole corpus; here no threshold sees a label. Detectors: the five families (RollingZScore,
+ResidualDetector on Naive, HMMDetector, WaveletDetector, AutoencoderDetector) and the HMM's score through
+Numenta's anomaly likelihood. Committed figures: ``benchmarks/results/anomaly_nab.md``.
 """
 
 from __future__ import annotations
@@ -36,9 +38,10 @@ COMMON = {"threshold": "pot", "contamination": 0.001, "cooldown": 100}
 
 
 def default_detectors(common: dict | None = None) -> dict:
-    """The five detector families with the suite's shared threshold settings."""
+    """The five detector families with the suite's shared threshold settings, plus the HMM's score passed through
+    Numenta's anomaly likelihood (:class:`tsrnn.anomaly.thresholds.AnomalyLikelihood`)."""
     from ..anomaly import AutoencoderDetector, HMMDetector, ResidualDetector, RollingZScore, WaveletDetector
-    from ..anomaly.thresholds import Thresholded
+    from ..anomaly.thresholds import AnomalyLikelihood, Thresholded
     from ..models import Naive
 
     c = dict(COMMON if common is None else common)
@@ -48,6 +51,7 @@ def default_detectors(common: dict | None = None) -> dict:
         "HMMDetector": Thresholded(HMMDetector(random_state=0), **c),
         "WaveletDetector": WaveletDetector(**c),
         "AutoencoderDetector": AutoencoderDetector(random_state=0, **c),
+        "HMMDetector+likelihood": AnomalyLikelihood(HMMDetector(random_state=0), **c),
     }
 
 
