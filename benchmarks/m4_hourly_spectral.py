@@ -45,12 +45,16 @@ def models():
         "Fourier(auto,log)": FourierForecaster(log=True),
         "Wavelet(haar,AR)": WaveletForecaster(),
         "Wavelet(haar,AR,log)": WaveletForecaster(log=True),
+        # default window: 2 x the strongest period of the longest series (48 here)
         "Reduction(Ridge)": ReductionForecaster(Ridge(alpha=1.0)),
-        "Reduction(Ridge)+WaveletFeatures": ReductionForecaster(Ridge(alpha=1.0), features=wav),
         "Reduction(HGB)": ReductionForecaster(hgb(), max_windows=100_000, random_state=0),
-        "Reduction(HGB)+WaveletFeatures": ReductionForecaster(hgb(), features=wav, max_windows=100_000,
-                                                              random_state=0),
         "Reduction(Ridge,direct)": ReductionForecaster(Ridge(alpha=1.0), strategy="direct", horizon=48),
+        # one week of lags
+        "Reduction(Ridge,w=168)": ReductionForecaster(Ridge(alpha=1.0), window=168),
+        "Reduction(Ridge,w=168)+WaveletFeatures": ReductionForecaster(Ridge(alpha=1.0), window=168, features=wav),
+        "Reduction(HGB,w=168)": ReductionForecaster(hgb(), window=168, max_windows=100_000, random_state=0),
+        "Reduction(HGB,w=168)+WaveletFeatures": ReductionForecaster(hgb(), window=168, features=wav,
+                                                                    max_windows=100_000, random_state=0),
     }
 
 
