@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tsrnn.models import Naive, Seq2SeqForecaster
-from tsrnn.models.seq2seq import CategoricalHead, bin_grid
+from tsrnn.models.seq2seq import _quantise, bin_grid
 from tsrnn.nn import Seq2Seq, beam_search, greedy
 from tsrnn.nn.training import fit_module, seeded
 
@@ -212,29 +212,13 @@ def test_categorical_intervals_cover_an_ar1(rng):
     assert np.abs(wide - fc["Seq2SeqForecaster"].values.reshape(60, H)).mean() < 0.5
 
 
-def test_categorical_head_plugs_into_rnn_forecaster(monkeypatch, daily_series):
-    from tsrnn.models import rnn
-
-    monkeypatch.setitem(rnn.HEADS, "categorical", CategoricalHead)
-    f = rnn.RNNForecaster(loss="categorical", max_epochs=3, random_state=0, n_samples=50).fit(daily_series)
-    out = f.predict(5, level=[80])
-    assert out.shape == (5, 3) and (out.iloc[:, 1] <= out.iloc[:, 2]).all()
-
-
-def test_categorical_head_numbers():
-    class Est:
-        n_bins, bin_range = 4, 2.0
-
-    head = CategoricalHead(Est())
+def test_bin_grid_and_quantisation():
     c, w = bin_grid(4, 2.0)
     assert np.allclose(c, [-1.5, -0.5, 0.5, 1.5]) and w == 1.0
-    out = torch.log(torch.tensor([[[0.1, 0.2, 0.3, 0.4]]]))
-    assert torch.allclose(head.point(out), torch.tensor([[0.1 * -1.5 + 0.2 * -0.5 + 0.3 * 0.5 + 0.4 * 1.5]]))
-    y = torch.tensor([[0.7]])  # bin 2
-    assert torch.allclose(head.loss(out, y), -torch.log(torch.tensor(0.3)))
-    draws = head.sample(out.expand(20000, 1, 4), torch.Generator().manual_seed(0))
-    assert abs(draws.mean().item() - head.point(out).item()) < 0.03
-    assert ((draws >= -2) & (draws <= 2)).all()
+    q = _quantise(torch.tensor([-9.0, -1.01, -0.99, 0.0, 0.49, 0.51, 9.0]), torch.tensor(c, dtype=torch.float32), w)
+    assert q.tolist() == [0, 0, 1, 2, 2, 2, 3]
+    m = Seq2Seq(1, 1, 4, bin_centers=c)  # the network's nearest-centre rule agrees
+    assert torch.equal(m.quantise(torch.tensor([-9.0, -1.01, -0.99, 0.49, 0.51, 9.0])), torch.tensor([0, 0, 1, 2, 2, 3]))
 
 
 def test_scheduled_sampling_and_attention_plot(daily_series):

@@ -21,8 +21,7 @@ Two output modes:
 is the input ``y_{T - window + 1 + j}`` (sample paths averaged in categorical mode); :meth:`plot_attention`
 draws it as a heat map.
 
-:class:`CategoricalHead` is the same categorical output for :class:`tsrnn.models.RNNForecaster`'s pluggable
-heads.
+(:class:`tsrnn.models.RNNForecaster` has the same categorical output as its ``loss="categorical"`` head.)
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ from ..nn.decoding import beam_search, greedy, map_state, sample
 from ..nn.seq2seq import Seq2Seq
 from ..nn.training import fit_module, seed_from, seeded
 
-__all__ = ["Seq2SeqForecaster", "CategoricalHead", "bin_grid"]
+__all__ = ["Seq2SeqForecaster", "bin_grid"]
 
 
 def bin_grid(n_bins: int, bin_range: float = 4.0) -> tuple[np.ndarray, float]:
@@ -52,35 +51,6 @@ def bin_grid(n_bins: int, bin_range: float = 4.0) -> tuple[np.ndarray, float]:
 def _quantise(y: torch.Tensor, centers: torch.Tensor, width: float) -> torch.Tensor:
     k = torch.floor((y - centers[0]) / width + 0.5).long()
     return k.clamp(0, len(centers) - 1)
-
-
-class CategoricalHead:
-    """Categorical output head for ``RNNForecaster`` (``loss="categorical"``; reads ``n_bins``, ``bin_range``).
-
-    Each output step is ``n_bins`` logits over equal bins of the scaled value on ``[-bin_range, bin_range]``;
-    the loss is the cross-entropy of the bin holding ``y``, the point forecast the expected bin centre, and a
-    sample is a bin drawn from the softmax plus a uniform offset within it.
-    """
-
-    probabilistic = True
-
-    def __init__(self, est):
-        c, self.width = bin_grid(getattr(est, "n_bins", 50), float(getattr(est, "bin_range", 4.0)))
-        self.centers = torch.tensor(c, dtype=torch.float32)
-        self.n_out = len(c)
-
-    def loss(self, out, y):
-        k = _quantise(y, self.centers.to(y.device), self.width)
-        return nn.functional.cross_entropy(out.reshape(-1, self.n_out), k.reshape(-1))
-
-    def point(self, out):
-        return torch.softmax(out, -1) @ self.centers.to(out.device, out.dtype)
-
-    def sample(self, out, gen):
-        p = torch.softmax(out.reshape(-1, self.n_out).float(), -1)
-        k = torch.multinomial(p, 1, generator=gen).reshape(out.shape[:-1])
-        u = torch.rand(k.shape, generator=gen) - 0.5
-        return (self.centers[k] + self.width * u).to(out.dtype)
 
 
 class Seq2SeqForecaster(BaseForecaster):
