@@ -93,8 +93,9 @@ class Seq2Seq(nn.Module):
     def encode(self, x: Tensor, mask: Tensor | None = None) -> dict:
         """Run the encoder; return the decoder's initial state as a dict of batch-first tensors.
 
-        ``mask`` ``(B, S)`` marks real (True) versus padded (False) steps; padding must be on the left, so that
-        the final encoder state follows the real steps (the padded zeros only precede them).
+        ``mask`` ``(B, S)`` marks real (True) versus padded (False) steps; it keeps the attention off the padding.
+        Pad on the left (with zeros) so that the forward encoder's final state follows the real steps; a backward
+        direction reads the padding last, so a bidirectional encoder's final state still sees it.
         """
         keys, state = self.encoder(x)
         L, D, H = self.encoder.num_layers, self.encoder.num_directions, self.hidden_size
