@@ -48,7 +48,8 @@ def render_html(result, path, **kwargs) -> Path:
 
 
 def render_backtest(result, path, *, title: str = "tsrnn backtest report", metric: str | None = None,
-                    n_series: int = 4, max_windows: int = 3, alpha: float = 0.05, dpi: int = 80) -> Path:
+                    n_series: int = 4, max_windows: int = 3, n_models: int = 3, alpha: float = 0.05,
+                    dpi: int = 80) -> Path:
     """Write the HTML report of a :class:`~tsrnn.backtest.BacktestResult`.
 
     Parameters
@@ -62,6 +63,8 @@ def render_backtest(result, path, *, title: str = "tsrnn backtest report", metri
         Series drawn in the forecast plots (spread evenly over the result's series).
     max_windows : int, default 3
         Last backtest windows drawn per series.
+    n_models : int, default 3
+        Models drawn in the forecast plots: the first ``n_models`` of the leaderboard.
     alpha : float, default 0.05
         Significance level of the Friedman / Nemenyi tests.
     dpi : int, default 80
@@ -92,10 +95,12 @@ def render_backtest(result, path, *, title: str = "tsrnn backtest report", metri
                                  "sMAPE by step (best model of each step marked)", "step", by_row=True)],
             figures=[_figure(_horizon_figure(hz, result.models), dpi, "error by horizon")]))
     uids = _sample(pd.unique(result.forecasts["unique_id"]), n_series)
+    shown = [m for m in lb.index if m in result.forecasts.columns][:n_models]
     sections.append(_section("forecasts", "Forecasts", notes=[
-        f"Last {max_windows} window(s) of {len(uids)} series; shaded bands are the prediction intervals "
+        f"The {len(shown)} best model(s) of the leaderboard ({', '.join(map(str, shown))}) over the last "
+        f"{max_windows} window(s) of {len(uids)} series; shaded bands are the prediction intervals "
         f"({', '.join(levels) or 'none requested'})."],
-        figures=[_figure(_plot_backtest(result, u, max_windows), dpi, f"forecasts of {u}") for u in uids]))
+        figures=[_figure(_plot_backtest(result, u, max_windows, shown), dpi, f"forecasts of {u}") for u in uids]))
     sections.append(_timings_section(result.timings, dpi))
     sections.append(_failures_section(getattr(result, "errors", None)))
     return _write(path, title, f"{len(result.models)} models, {result.meta.get('n_series', '?')} series, "
@@ -471,10 +476,10 @@ def _sample(uids, n: int) -> list:
     return [uids[i] for i in np.unique(np.linspace(0, len(uids) - 1, n).round().astype(int))]
 
 
-def _plot_backtest(result, uid, max_windows):
+def _plot_backtest(result, uid, max_windows, models):
     from .plots import plot_backtest
 
-    return plot_backtest(result, uid, max_windows=max_windows)
+    return plot_backtest(result, uid, max_windows=max_windows, models=models)
 
 
 def _plot_anomalies(result, uid):
@@ -487,11 +492,12 @@ def _figure(fig, dpi: int, alt: str, title: str | None = None, caption: str | No
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    w, h = (fig.get_size_inches() * dpi).round().astype(int)
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")  # keeps legends drawn outside the axes
     plt.close(fig)
-    return {"png": base64.b64encode(buf.getvalue()).decode("ascii"), "alt": alt, "title": title,
-            "caption": caption, "width": int(w), "height": int(h)}
+    png = buf.getvalue()
+    w, h = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")  # the IHDR chunk
+    return {"png": base64.b64encode(png).decode("ascii"), "alt": alt, "title": title,
+            "caption": caption, "width": w, "height": h}
 
 
 def _write(path, title: str, subtitle: str, sections: list) -> Path:

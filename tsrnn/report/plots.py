@@ -137,9 +137,19 @@ def plot_forecast(y, forecast, unique_id=None, *, actual=None, models=None, n_hi
         ax_, av, _ = _series(actual, unique_id)
         ax.plot(ax_, av, color="black", lw=1.0, ls="--", label="actual")
     ax.set_title(title or (f"{unique_id}" if unique_id is not None else "forecast"))
-    ax.legend(loc="upper left", fontsize="small", ncol=min(4, len(names) + 2))
+    _legend(ax)
     fig.autofmt_xdate()
     return fig
+
+
+def _legend(ax) -> None:
+    """Inside the axes when short, else to the right of it (long legends would hide the data)."""
+    n = len(ax.get_legend_handles_labels()[1])
+    if n <= 6:
+        ax.legend(loc="upper left", fontsize="small", ncol=min(3, n))
+    else:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="x-small", ncol=1 + n // 18,
+                  borderaxespad=0.0)
 
 
 def _palette(n: int) -> list:
@@ -194,7 +204,7 @@ def plot_backtest(result, unique_id=None, *, models=None, y=None, max_windows: i
                 _draw_forecast(ax, x, w, name, col, label=k == 0)
         ax.axvline(c, color="0.5", ls=":", lw=0.8)
     ax.set_title(title or f"{unique_id}: {len(cutoffs)} backtest window(s)")
-    ax.legend(loc="upper left", fontsize="small", ncol=min(4, len(names) + 1))
+    _legend(ax)
     fig.autofmt_xdate()
     return fig
 
