@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import time
 import traceback
 import warnings
 from collections import Counter, defaultdict
@@ -44,6 +46,7 @@ _SCALE = float(os.environ.get("TSRNN_PROPERTY_SCALE", "1"))
 COUNTS: dict[str, Counter] = defaultdict(Counter)
 FAILURES: dict[str, list] = defaultdict(list)
 PER_ESTIMATOR: dict[str, Counter] = defaultdict(Counter)
+REASONS: dict[str, Counter] = defaultdict(Counter)  # why finite inputs were rejected, per estimator
 
 # Bugs found by these tests in files owned by others, reported with a reproducer and a suggested fix; an entry
 # turns the matching failure into a counted "known" outcome. Remove an entry once the fix lands.
@@ -158,6 +161,7 @@ def _record(family: str, name: str, spec, fn, allow_sklearn=False):
     """Run ``fn`` (returns None or raises AssertionError on a wrong output) and count the outcome."""
     COUNTS[family]["inputs"] += 1
     PER_ESTIMATOR[name]["inputs"] += 1
+    t0 = time.perf_counter()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -167,6 +171,8 @@ def _record(family: str, name: str, spec, fn, allow_sklearn=False):
     except Exception as e:  # noqa: BLE001 - classified below
         why = _clear(e, spec, allow_sklearn)
         outcome = "clear_error" if why is None else "fail"
+        if why is None and (spec is None or spec.get("bad") is None):  # rejected although the values are finite
+            REASONS[name][re.sub(r"[-+]?\d[\d.e+-]*", "#", str(e))[:100]] += 1
         if why is None and spec is not None and spec.get("bad") is None and "non-finite forecasts" in str(e):
             outcome = "nonfinite_guard"  # the base caught a NaN forecast on finite input: clear, but noted
         if why is not None:
@@ -176,6 +182,7 @@ def _record(family: str, name: str, spec, fn, allow_sklearn=False):
             outcome, why = "fail", "a NaN/inf in the input was accepted"
         else:
             outcome, why = "ok", None
+    PER_ESTIMATOR[name]["ms"] += int(1000 * (time.perf_counter() - t0))
     if outcome == "fail" and name in KNOWN:
         outcome = "known"
     COUNTS[family][outcome] += 1
@@ -502,6 +509,7 @@ def _summary():
     if path:
         Path(path).write_text(json.dumps({"families": {k: dict(v) for k, v in COUNTS.items()},
                                           "estimators": {k: dict(v) for k, v in PER_ESTIMATOR.items()},
+                                          "rejections": {k: dict(v.most_common(8)) for k, v in REASONS.items()},
                                           "failures": {k: [(n, w, repr(s)) for n, w, s in v]
                                                        for k, v in FAILURES.items()}}, indent=1))
 
