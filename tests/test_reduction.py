@@ -120,3 +120,14 @@ def test_errors():
         ReductionForecaster(window=60).fit(np.arange(50.0))
     with pytest.raises(ValueError, match="horizon"):
         ReductionForecaster(strategy="direct", horizon=0).fit(np.arange(50.0))
+
+
+@pytest.mark.parametrize("strategy", ["recursive", "direct"])
+def test_interval_coverage_near_nominal(strategy):
+    ys = [_ar2(300, 100 + s) + 20 for s in range(40)]
+    train = _panel([y[:280] for y in ys])
+    f = ReductionForecaster(window=6, strategy=strategy, horizon=5).fit(train)
+    out = f.predict(20, level=[80])
+    truth = np.concatenate([y[280:] for y in ys])
+    inside = (truth >= out["ReductionForecaster-lo-80"]) & (truth <= out["ReductionForecaster-hi-80"])
+    assert 0.72 <= inside.mean() <= 0.88

@@ -69,6 +69,12 @@ class ReductionForecaster(BaseForecaster):
         The fitted feature transformers.
     sigma_ : ndarray (n_steps,)
         In-sample residual standard deviation per modelled step, in normalised units.
+
+    Notes
+    -----
+    Intervals are normal, ``mean ± z * s_j * sd(last window)``, with ``s_j`` the root mean square of the
+    ``j``-step errors (in window-sd units) of forecasts made from up to 500 origins spread over the training
+    history.
     """
 
     _is_global = True
@@ -179,28 +185,46 @@ class ReductionForecaster(BaseForecaster):
             rows.append(np.r_[np.full(w - len(y), y[0]), y])  # short series: pad with their first value
         return np.vstack(rows)
 
-    def _predict_panel(self, panel, h, X, levels):
-        W = self._last_windows(panel)
-        steps = len(self.estimators_)
+    def _forecast(self, W: np.ndarray, h: int) -> np.ndarray:
+        """``(n, h)`` forecasts from raw input windows ``W`` (n, window)."""
         out = np.empty((len(W), 0))
-        _, sd_last = self._scale(W)  # interval scale: the last observed window's
-        while out.shape[1] < h:  # recursive: one step at a time; direct: blocks of `steps`
+        while out.shape[1] < h:  # recursive: one step at a time; direct: blocks of `horizon` steps
             mu, sd = self._scale(W)  # the window is standardised afresh at every step
             D = self._design((W - mu) / sd)
             pred = mu + sd * np.column_stack([np.asarray(e.predict(D), dtype=float) for e in self.estimators_])
             out = np.hstack([out, pred])
             W = np.hstack([W, pred])[:, -self.window_:]
-        sds = np.broadcast_to(sd_last, out.shape)
-        out, sds = out[:, :h], sds[:, :h]
-        steps_ahead = np.arange(1, h + 1)
-        if self.strategy == "recursive":
-            sig = self.sigma_[0] * np.sqrt(steps_ahead)
-        else:  # direct step j's residual sd; later blocks add up as independent blocks
-            j = (steps_ahead - 1) % steps
-            blocks = (steps_ahead - 1) // steps
-            sig = np.sqrt(self.sigma_[j] ** 2 + blocks * self.sigma_[-1] ** 2)
-        results = []
-        for i in range(len(out)):
-            mean = out[i]
-            results.append((mean, gaussian_intervals(mean, sig * sds[i], levels)))
-        return results
+        return out[:, :h]
+
+    def _error_sd(self, panel, h: int) -> np.ndarray:
+        """Standard deviation of the ``1..h``-step errors in units of the input window's sd.
+
+        Measured by forecasting from up to ``_N_CALIBRATION`` origins spread evenly over the training history
+        (in-sample, so slightly optimistic). Without a series long enough for ``window + h`` values, the
+        one-step residual sd grown as ``sqrt(h)`` (recursive) or the per-step residual sds (direct) are used.
+        """
+        w = self.window_
+        origins = [(s.y, o) for s in panel.series for o in range(w, len(s) - h + 1)]
+        if not origins:
+            steps = np.arange(1, h + 1)
+            if self.strategy == "recursive":
+                return self.sigma_[0] * np.sqrt(steps)
+            j = np.minimum(steps, len(self.sigma_)) - 1
+            return self.sigma_[j] * np.sqrt(1 + (steps - 1) // len(self.sigma_))
+        pick = np.linspace(0, len(origins) - 1, min(len(origins), self._N_CALIBRATION)).round().astype(int)
+        W = np.vstack([origins[i][0][origins[i][1] - w: origins[i][1]] for i in pick])
+        truth = np.vstack([origins[i][0][origins[i][1]: origins[i][1] + h] for i in pick])
+        _, sd = self._scale(W)
+        err = (truth - self._forecast(W, h)) / sd
+        return np.sqrt(np.mean(err**2, axis=0))
+
+    _N_CALIBRATION = 500
+
+    def _predict_panel(self, panel, h, X, levels):
+        W = self._last_windows(panel)
+        out = self._forecast(W, h)
+        if not levels:
+            return [(mean, {}) for mean in out]
+        _, sd_last = self._scale(W)  # errors scale with the last observed window's sd
+        sig = self._error_sd(panel, h)
+        return [(mean, gaussian_intervals(mean, sig * sd_last[i, 0], levels)) for i, mean in enumerate(out)]
