@@ -11,7 +11,8 @@ once (one large matrix product) and loop only over the recurrent part:
 ``cell.project(x)``
     ``(..., input_size) -> (..., n_proj)``: every term that depends on the input alone.
 ``cell.step(xp, state)``
-    the rest of the step, given that projection.
+    the rest of the step, given that projection (biases are folded into the projection; ``addmm``, ``addcmul``
+    and ``lerp`` keep the number of operations per step, and so the Python overhead of the loop, low).
 
 ``forward(x, state) == step(project(x), state)``. Weights are initialised as in PyTorch,
 ``U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))``; matrices use PyTorch's layout (``weight_ih`` is
@@ -99,10 +100,10 @@ class ElmanCell(RecurrentCell):
         self.reset_parameters()
 
     def project(self, x):
-        return torch.nn.functional.linear(x, self.weight_ih, self.bias_ih)
+        return torch.nn.functional.linear(x, self.weight_ih, self.bias_ih + self.bias_hh)
 
     def step(self, xp, h):
-        return torch.tanh(xp + torch.nn.functional.linear(h, self.weight_hh, self.bias_hh))
+        return torch.tanh(torch.addmm(xp, h, self.weight_hh.t()))
 
 
 class LSTMCell(RecurrentCell):
@@ -157,23 +158,23 @@ class LSTMCell(RecurrentCell):
                 self.bias_ih[k:k + self.hidden_size] += self.forget_bias
 
     def project(self, x):
-        return torch.nn.functional.linear(x, self.weight_ih, self.bias_ih)
+        return torch.nn.functional.linear(x, self.weight_ih, self.bias_ih + self.bias_hh)
 
     def step(self, xp, state):
         h, c = state
-        z = xp + torch.nn.functional.linear(h, self.weight_hh, self.bias_hh)
+        z = torch.addmm(xp, h, self.weight_hh.t())
         parts = dict(zip(self.gates, z.chunk(len(self.gates), dim=-1)))
         if self.peephole:
             if "i" in parts:
-                parts["i"] = parts["i"] + self.peep[0] * c
+                parts["i"] = torch.addcmul(parts["i"], self.peep[0], c)
             if "f" in parts:
-                parts["f"] = parts["f"] + self.peep[1] * c
+                parts["f"] = torch.addcmul(parts["f"], self.peep[1], c)
         g = torch.tanh(parts["g"])
         ig = torch.sigmoid(parts["i"]) * g if "i" in parts else g
-        c = torch.sigmoid(parts["f"]) * c + ig if "f" in parts else c + ig
+        c = torch.addcmul(ig, torch.sigmoid(parts["f"]), c) if "f" in parts else c + ig
         tc = torch.tanh(c)
         if "o" in parts:
-            zo = parts["o"] + self.peep[2] * c if self.peephole else parts["o"]
+            zo = torch.addcmul(parts["o"], self.peep[2], c) if self.peephole else parts["o"]
             h = torch.sigmoid(zo) * tc
         else:
             h = tc
@@ -210,8 +211,8 @@ class GRUCell(RecurrentCell):
         hr, hz, hn = torch.nn.functional.linear(h, self.weight_hh, self.bias_hh).chunk(3, dim=-1)
         r = torch.sigmoid(xr + hr)
         z = torch.sigmoid(xz + hz)
-        n = torch.tanh(xn + r * hn)
-        return n + z * (h - n)
+        n = torch.tanh(torch.addcmul(xn, r, hn))
+        return torch.lerp(n, h, z)
 
 
 class _MUTCell(RecurrentCell):
@@ -239,11 +240,12 @@ class _MUTCell(RecurrentCell):
     def _raw_x(self, x):
         return x if self.same_size else torch.nn.functional.linear(x, self.weight_p)
 
-    def _mix(self, xz, hz, xr, hr, xu, h):
-        z = torch.sigmoid(xz + hz + self.bias_z)
-        r = torch.sigmoid(xr + hr + self.bias_r)
-        cand = torch.tanh(torch.nn.functional.linear(r * h, self.weight_hh) + xu + self.bias_h)
-        return h + z * (cand - h)
+    def _bias(self):
+        return torch.cat([self.bias_z, self.bias_r, self.bias_h])
+
+    def _update(self, z, r, xu, h):
+        """``h + z ⊙ (tanh(W_hh (r ⊙ h) + xu) - h)``, with ``xu`` already holding its bias."""
+        return torch.lerp(h, torch.tanh(torch.addmm(xu, r * h, self.weight_hh.t())), z)
 
 
 class MUT1Cell(_MUTCell):
@@ -266,11 +268,12 @@ class MUT1Cell(_MUTCell):
         self.reset_parameters()
 
     def project(self, x):
-        return torch.cat([torch.nn.functional.linear(x, self.weight_x), torch.tanh(self._raw_x(x))], dim=-1)
+        return torch.cat([torch.nn.functional.linear(x, self.weight_x), torch.tanh(self._raw_x(x))], dim=-1) + self._bias()
 
     def step(self, xp, h):
         xz, xr, xu = xp.chunk(3, dim=-1)
-        return self._mix(xz, 0.0, xr, torch.nn.functional.linear(h, self.weight_hr), xu, h)
+        r = torch.sigmoid(torch.addmm(xr, h, self.weight_hr.t()))
+        return self._update(torch.sigmoid(xz), r, xu, h)
 
 
 class MUT2Cell(_MUTCell):
@@ -294,12 +297,12 @@ class MUT2Cell(_MUTCell):
 
     def project(self, x):
         xz, xu = torch.nn.functional.linear(x, self.weight_x).chunk(2, dim=-1)
-        return torch.cat([xz, self._raw_x(x), xu], dim=-1)
+        return torch.cat([xz, self._raw_x(x), xu], dim=-1) + self._bias()
 
     def step(self, xp, h):
         xz, xr, xu = xp.chunk(3, dim=-1)
         hz, hr = torch.nn.functional.linear(h, self.weight_h).chunk(2, dim=-1)
-        return self._mix(xz, hz, xr, hr, xu, h)
+        return self._update(torch.sigmoid(xz + hz), torch.sigmoid(xr + hr), xu, h)
 
 
 class MUT3Cell(_MUTCell):
@@ -325,13 +328,13 @@ class MUT3Cell(_MUTCell):
         self.reset_parameters()
 
     def project(self, x):
-        return torch.nn.functional.linear(x, self.weight_x)
+        return torch.nn.functional.linear(x, self.weight_x, self._bias())
 
     def step(self, xp, h):
         xz, xr, xu = xp.chunk(3, dim=-1)
-        hz = torch.nn.functional.linear(torch.tanh(h), self.weight_hz)
-        hr = torch.nn.functional.linear(h, self.weight_hr)
-        return self._mix(xz, hz, xr, hr, xu, h)
+        z = torch.sigmoid(torch.addmm(xz, torch.tanh(h), self.weight_hz.t()))
+        r = torch.sigmoid(torch.addmm(xr, h, self.weight_hr.t()))
+        return self._update(z, r, xu, h)
 
 
 #: name -> (cell class, options): the architectures of Jozefowicz et al.'s table and the peephole LSTM
