@@ -182,3 +182,17 @@ def test_plots_draw_into_a_given_axes(series):
     assert plot_periodogram(series, ax=a) is fig
     assert plot_attention(np.eye(4), ax=b) is fig
     assert len(a.get_lines()) > 0 and len(b.images) == 1
+
+
+@pytest.mark.parametrize("index", [pd.period_range("2020-01", periods=40, freq="M"), pd.RangeIndex(40)])
+def test_period_and_integer_stamps(index):
+    from tsrnn.backtest import backtest
+    from tsrnn.models import Naive
+
+    y = pd.Series(np.arange(40.0), index=index)
+    r = backtest([Naive()], y, h=3, n_windows=2, level=[80], progress=False)
+    fig = plot_backtest(r)
+    (line,) = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "Naive"]
+    np.testing.assert_allclose(line.get_ydata(), r.forecasts["Naive"].to_numpy()[:3])  # the first window carries the label
+    fig = plot_forecast(y, Naive().fit(y).predict(5, level=[80]))
+    np.testing.assert_allclose(_lines(fig.axes[0], "history")[0].get_ydata(), y.to_numpy())

@@ -52,7 +52,7 @@ def _series(y, unique_id=None) -> tuple[pd.Index, np.ndarray, object]:
         g, unique_id = _select(y, unique_id)
         if "y" not in g.columns:
             raise ValueError("a long frame needs a 'y' column")
-        x = pd.Index(g["ds"]) if "ds" in g.columns else pd.RangeIndex(len(g))
+        x = _plain_index(g["ds"]) if "ds" in g.columns else pd.RangeIndex(len(g))
         return x, g["y"].to_numpy(dtype=float), unique_id
     if isinstance(y, pd.Series):
         return _plain_index(y.index), y.to_numpy(dtype=float), unique_id if unique_id is not None else y.name
@@ -62,7 +62,9 @@ def _series(y, unique_id=None) -> tuple[pd.Index, np.ndarray, object]:
     return pd.RangeIndex(len(arr)), arr, unique_id
 
 
-def _plain_index(index: pd.Index) -> pd.Index:
+def _plain_index(index) -> pd.Index:
+    """Stamps matplotlib can draw: periods become their start time stamps."""
+    index = pd.Index(index)
     return index.to_timestamp() if isinstance(index, pd.PeriodIndex) else index
 
 
@@ -123,7 +125,7 @@ def plot_forecast(y, forecast, unique_id=None, *, actual=None, models=None, n_hi
         raise TypeError(f"forecast must be a pd.Series or pd.DataFrame, got {type(forecast).__name__}")
     if "unique_id" in forecast.columns:
         fc, _ = _select(forecast, unique_id)
-        fx = pd.Index(fc["ds"])
+        fx = _plain_index(fc["ds"])
     else:
         fc, fx = forecast, _plain_index(forecast.index)
     names = list(models) if models is not None else _model_columns(fc)
@@ -196,13 +198,13 @@ def plot_backtest(result, unique_id=None, *, models=None, y=None, max_windows: i
         ax.plot(yx, yv, color="0.6", lw=0.8, label="series")
     colors = _palette(len(names))
     for k, (c, w) in enumerate(g.groupby("cutoff", sort=False)):
-        x = pd.Index(w["ds"])
+        x = _plain_index(w["ds"])
         ax.plot(x, w["y"].to_numpy(float), color="black", lw=1.1, marker=".", ms=3,
                 label="actual" if k == 0 else None)
         for name, col in zip(names, colors):
             if name in w.columns and np.isfinite(w[name].to_numpy(float)).any():
                 _draw_forecast(ax, x, w, name, col, label=k == 0)
-        ax.axvline(c, color="0.5", ls=":", lw=0.8)
+        ax.axvline(_plain_index([c])[0], color="0.5", ls=":", lw=0.8)
     ax.set_title(title or f"{unique_id}: {len(cutoffs)} backtest window(s)")
     _legend(ax)
     fig.autofmt_xdate()
@@ -249,7 +251,7 @@ def plot_anomalies(data, detections=None, *, scores=None, labels=None, unique_id
         g, unique_id = _select(frame, unique_id)
         names = list(models) if models is not None else list(pd.unique(g["model"]))
         first = g[g["model"] == names[0]]
-        x, v = pd.Index(first["ds"]), first["y"].to_numpy(float)
+        x, v = _plain_index(first["ds"]), first["y"].to_numpy(float)
         labels = first["label"].to_numpy() if labels is None else labels
         per = {n: g[g["model"] == n] for n in names}
         detections = {n: p["anomaly"].to_numpy() for n, p in per.items()}
@@ -477,7 +479,7 @@ def plot_regimes(model_or_y, states=None, *, y=None, online: bool = False, proba
         if isinstance(st, pd.DataFrame):  # a panel: first series
             uid = st["unique_id"].iloc[0]
             sel = st["unique_id"] == uid
-            stamps, states = pd.Index(st.loc[sel, "ds"]), st.loc[sel, "state"].to_numpy()
+            stamps, states = _plain_index(st.loc[sel, "ds"]), st.loc[sel, "state"].to_numpy()
             if proba:
                 pr = model.predict_state_proba(y, online=online)
                 P = pr.loc[pr["unique_id"] == uid].filter(like="state_").to_numpy()
