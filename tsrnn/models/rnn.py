@@ -11,7 +11,8 @@ with ``H = 1`` for ``strategy="recursive"`` (each forecast is fed back as the ne
 ``strategy="mimo"`` (all steps at once; longer horizons continue block by block).
 
 The output head and its loss are pluggable (:data:`HEADS`): ``"mse"`` and ``"mae"`` give a point forecast with
-intervals from the per-series residual spread, ``sigma_h = sigma_1 sqrt(h)``; ``"gaussian"`` outputs ``(mu, log
+intervals from the per-series in-sample residual spread (recursive: ``sigma_h = sigma_1 sqrt(h)``; MIMO: each
+output step's own spread); ``"gaussian"`` outputs ``(mu, log
 sigma)`` trained by the Gaussian negative log-likelihood; ``"quantile"`` outputs the ``quantiles`` trained by the
 pinball loss (the median is the point forecast); ``"categorical"`` outputs a softmax over ``n_bins`` value bins
 trained by cross-entropy. For the probabilistic heads the intervals are quantiles of
