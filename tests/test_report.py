@@ -241,3 +241,13 @@ def test_detector_report(tmp_path):
     alts = [i["alt"] for i in p.imgs]
     assert sum(a.startswith("detections on") for a in alts) == 2
     assert render_detectors is not None and "nab_standard" in render_markdown(res)
+
+
+def test_model_params_and_seeds_are_listed_when_recorded(result, tmp_path):
+    import copy
+
+    r = copy.copy(result)
+    r.meta = {**result.meta, "model_params": {"Naive": {}, "LSTM": {"hidden_size": 16, "random_state": 7}}}
+    meta = {row[0]["text"]: row[1]["text"] for row in _parse(render_backtest(r, tmp_path / "p.html")).tables["meta"][1:]}
+    assert meta["models: LSTM params"] == "hidden_size=16, random_state=7"
+    assert meta["models: LSTM random_state"] == "7"

@@ -433,7 +433,10 @@ def _backtest_meta(result) -> dict:
         data["cutoffs"] = f"{fc['cutoff'].min()} .. {fc['cutoff'].max()}"
         data["series (first)"] = ", ".join(map(str, pd.unique(fc["unique_id"])[:5]))
     models = {"models": ", ".join(result.models), "metrics": ", ".join(result.metrics)}
-    models.update(_seeds(meta.pop("models_params", None) or getattr(result, "model_params", None)))
+    params = meta.pop("model_params", None)  # {name: get_params(deep=False)} when the engine records it
+    if isinstance(params, dict):
+        models.update({f"{m} params": _short(p) for m, p in params.items()})
+        models.update(_seeds(params))
     return {"data": data, "settings": meta, "models": models, "environment": _environment(),
             "report": {"created": _now()}}
 
@@ -443,6 +446,11 @@ def _seeds(params) -> dict:
         return {}
     return {f"{m} random_state": p.get("random_state") for m, p in params.items()
             if isinstance(p, dict) and "random_state" in p}
+
+
+def _short(params, limit: int = 300) -> str:
+    text = ", ".join(f"{k}={v!r}" for k, v in params.items()) if isinstance(params, dict) else str(params)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _detector_meta(result) -> dict:
