@@ -218,7 +218,7 @@ class AutoARIMA(BaseForecaster):
         max_Q = self.max_Q if seasonal else 0
         # the common conditioning window of the ranking: what the largest model needs, at most half the data
         ncond = min(self.max_p + m * max_P, len(w) // 2)
-        max_P = min(max_P, max(0, (ncond - 0) // m)) if seasonal else 0
+        max_P = min(max_P, ncond // m) if seasonal else 0
         allow_mean = d + D <= 1
         fits: dict = {}
 
