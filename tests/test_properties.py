@@ -57,6 +57,16 @@ KNOWN: dict[str, str] = {
 }
 
 
+def _tz_calendar(spec, why):
+    return bool(spec and spec.get("tz") and spec.get("freq") in ("D", "W-SUN", "MS", "ME")
+                and "forecast stamps" in (why or ""))
+
+
+# the same, for failures that depend on the input rather than the estimator
+KNOWN_INPUTS = [(_tz_calendar, "future_index builds calendar stamps in UTC: tz-aware daily/weekly/monthly forecasts "
+                               "get shifted stamps (tsrnn/_validation.py, future_index)")]
+
+
 def _settings(n: int):
     return settings(max_examples=max(1, int(n * _SCALE)), deadline=None, database=None, derandomize=True,
                     suppress_health_check=list(HealthCheck), print_blob=False)
@@ -183,7 +193,7 @@ def _record(family: str, name: str, spec, fn, allow_sklearn=False):
         else:
             outcome, why = "ok", None
     PER_ESTIMATOR[name]["ms"] += int(1000 * (time.perf_counter() - t0))
-    if outcome == "fail" and name in KNOWN:
+    if outcome == "fail" and (name in KNOWN or any(pred(spec, why) for pred, _ in KNOWN_INPUTS)):
         outcome = "known"
     COUNTS[family][outcome] += 1
     PER_ESTIMATOR[name][outcome] += 1
@@ -241,6 +251,12 @@ def _forecast_check(est, spec, h):
     assert np.isfinite(m).all() and np.isfinite(lo).all() and np.isfinite(hi).all(), "non-finite forecast"
     tol = 1e-6 * (1 + np.abs(m))
     assert (lo <= m + tol).all() and (m <= hi + tol).all(), "point forecast outside its 80 % interval"
+    idx = y.index if isinstance(y, pd.Series) else pd.DatetimeIndex(y["ds"].iloc[:spec["n"]]) if (
+        pd.api.types.is_datetime64_any_dtype(y["ds"])) else None
+    if isinstance(idx, pd.DatetimeIndex) and spec["n"] >= 2:  # the forecast continues the input's calendar
+        want = pd.date_range(idx[-1], periods=h + 1, freq=spec["freq"])[1:]
+        got = out.index if isinstance(y, pd.Series) else pd.DatetimeIndex(out["ds"].iloc[:h])
+        assert got.equals(want), f"forecast stamps {list(got[:2].astype(str))} != {list(want[:2].astype(str))}"
 
 
 def _forecaster_family_test(family):
@@ -515,6 +531,19 @@ def _summary():
 
 
 # ------------------------------------------------------------------------------------------------- found bugs
+
+
+@pytest.mark.xfail(strict=True, reason="future_index builds calendar stamps in UTC: a tz-aware daily (across DST), "
+                   "weekly or monthly series gets forecast stamps off the calendar (tsrnn/_validation.py, "
+                   "future_index)")
+@pytest.mark.parametrize("freq,start", [("D", "2021-03-22"), ("W-SUN", "2021-03-07"), ("MS", "2020-11-01"),
+                                        ("ME", "2020-11-01")])
+def test_tz_aware_calendar_forecast_stamps(freq, start):
+    from tsrnn.models import Naive
+
+    idx = pd.date_range(start, periods=6, freq=freq, tz="Europe/Berlin")
+    got = Naive().fit(pd.Series(np.arange(6.0), index=idx)).predict(3).index
+    assert got.equals(pd.date_range(idx[-1], periods=4, freq=freq)[1:])
 
 
 @pytest.mark.xfail(strict=True, reason="to_panel on a long frame infers calendar frequencies from UTC stamps: "
