@@ -192,3 +192,16 @@ def test_categorical_head_matches_hand_computed_loss_and_point():
     draws = head.sample(out.expand(2000, 1, 4), torch.Generator().manual_seed(0))
     assert draws.min() >= e[0] and draws.max() <= e[-1]
     assert np.mean(draws.numpy() > e[3]) == pytest.approx(p[3], abs=0.04)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(strategy="mimo", horizon=10), dict(scaler="window")])
+def test_season_length_skip_connection_is_the_seasonal_naive_forecast(daily_series, kw):
+    """With the head zeroed the network adds nothing: the forecast is exactly the seasonal naive one."""
+    f = RNNForecaster(**FAST, season_length=7, **kw).fit(daily_series)
+    with torch.no_grad():
+        f.module_.head.weight.zero_()
+        f.module_.head.bias.zero_()
+    ref = SeasonalNaive(season_length=7).fit(daily_series).predict(10)
+    np.testing.assert_allclose(f.predict(10).to_numpy(), ref.to_numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="season_length"):
+        RNNForecaster(window=5, season_length=7).fit(daily_series)

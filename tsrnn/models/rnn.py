@@ -223,6 +223,10 @@ class RNNForecaster(BaseForecaster):
         Fraction of each series' last windows held out for early stopping (0 disables it).
     max_windows : int, optional
         Keep only the most recent ``max_windows`` training windows of each series.
+    season_length : int, optional
+        When given, the network forecasts the deviation from the seasonal naive forecast read from its window,
+        ``y_{t+j} = y_{t+j-m(1+floor((j-1)/m))} + f(.)`` (a seasonal skip connection, in the spirit of ES-RNN's
+        deseasonalisation); needs ``window >= season_length``.
     n_bins : int, optional
         Bins of ``loss="categorical"`` (default 50).
     n_samples : int, default 100
@@ -254,7 +258,7 @@ class RNNForecaster(BaseForecaster):
                  loss: str = "mse", quantiles=None, dropout: float = 0.0, max_epochs: int = 50,
                  batch_size: int = 64, lr: float = 1e-3, clip_grad_norm: float | None = 1.0, patience: int = 10,
                  lr_schedule: str | None = "plateau", validation_size: float = 0.1, max_windows: int | None = None,
-                 n_bins: int | None = None, n_samples: int = 100, warm_start: bool = False, cell_options: dict | None = None,
+                 season_length: int | None = None, n_bins: int | None = None, n_samples: int = 100, warm_start: bool = False, cell_options: dict | None = None,
                  device: str = "auto", random_state=None, progress: bool = False):
         self.cell = cell
         self.hidden_size = hidden_size
@@ -274,6 +278,7 @@ class RNNForecaster(BaseForecaster):
         self.lr_schedule = lr_schedule
         self.validation_size = validation_size
         self.max_windows = max_windows
+        self.season_length = season_length
         self.n_bins = n_bins
         self.n_samples = n_samples
         self.warm_start = warm_start
@@ -334,13 +339,30 @@ class RNNForecaster(BaseForecaster):
             return 0.0
         return z[:, :, 0].mean(1, keepdims=True) if isinstance(z, np.ndarray) else z[:, :, 0].mean(1, keepdim=True)
 
+    def _season_index(self):
+        """Window positions of the seasonal naive forecast of each output step (``season_length`` set), or None."""
+        m = self.season_length
+        if m is None:
+            return None
+        m, w, H = int(m), self._window(), self._out_steps()
+        if m < 1 or w < m:
+            raise ValueError(f"RNNForecaster: season_length must be an integer in [1, window={w}], got {self.season_length!r}")
+        j = np.arange(H)
+        return w + j - m * (1 + j // m)
+
+    def _base(self, z):
+        """The seasonal naive forecast ``(B, H)`` read from the windows ``z`` (0 when ``season_length`` is None)."""
+        idx = self._season_index()
+        return 0.0 if idx is None else z[:, idx, 0]
+
     def _centred(self, Z, Y):
-        """Windows and targets with the local level removed (numpy; a no-op unless ``scaler="window"``)."""
+        """Windows and the network's targets: the local level removed (``scaler="window"``) and the seasonal naive
+        forecast subtracted (``season_length``); numpy."""
         lvl = self._level(Z)
         if self.scaler == "window":
             Z = Z.copy()
             Z[:, :, 0] -= lvl
-        return Z, Y[:, :, 0] - lvl
+        return Z, Y[:, :, 0] - lvl - self._base(Z)
 
     # ------------------------------------------------------------------ fit
     def _windows(self, panel):
@@ -408,6 +430,7 @@ class RNNForecaster(BaseForecaster):
             Zc, target = self._centred(Z, Y)
             pred = head.point(self.module_(torch.from_numpy(Zc.astype(np.float32)),
                                            torch.from_numpy(xf.astype(np.float32)))).double().numpy()
+            pred, target = pred + self._base(Zc), target + self._base(Zc)
             out[s.uid] = np.sqrt(np.mean((pred - target) ** 2, axis=0))
         return out
 
@@ -430,7 +453,7 @@ class RNNForecaster(BaseForecaster):
             lvl = self._level(z)
             zin = z if self.scaler != "window" else torch.cat([z[:, :, :1] - lvl.unsqueeze(-1), z[:, :, 1:]], dim=-1)
             o = self.module_(zin, xf.reshape(len(z), -1))
-            step = (head.point(o) if gen is None else head.sample(o, gen)) + lvl
+            step = (head.point(o) if gen is None else head.sample(o, gen)) + lvl + self._base(zin)
             out.append(step)
             z = torch.cat([z, torch.cat([step.unsqueeze(-1), xf], dim=-1)], dim=1)[:, -z.shape[1]:]
             done += H
