@@ -128,6 +128,9 @@ def run(args):
         if len(done) and set(done.loc[done.model == name, "i"]) == set(idx):
             print(f"{name:24s} from the checkpoint", flush=True)
             continue
+        if args.report_only:
+            print(f"{name:24s} not run (--report-only)", flush=True)
+            continue
         t0 = time.perf_counter()
         out = Parallel(n_jobs=args.n_jobs)(delayed(forecast)(name, make, series[i][1], h) for i in idx)
         rows = []
@@ -165,6 +168,7 @@ def main():
     ap.add_argument("--stride-peer", type=int, default=12)
     ap.add_argument("--stride-default", type=int, default=144)
     ap.add_argument("--fresh", action="store_true", help="ignore the checkpoint of an earlier run")
+    ap.add_argument("--report-only", action="store_true", help="write the tables from the checkpoint, run nothing")
     ap.add_argument("--n-jobs", type=int, default=1)
     args = ap.parse_args()
     df, n, stride, h, m = run(args)
