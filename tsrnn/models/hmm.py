@@ -630,6 +630,9 @@ class HMMForecaster(BaseForecaster):
     def plot_regimes(self, y=None, *, online: bool = False, ax=None):
         """Plot one series coloured by its decoded state (the first series of a panel unless ``y`` is given).
 
+        A quick look from the model itself; :func:`tsrnn.report.plot_regimes` draws the report-layer figure
+        (state-coloured background and a panel of state probabilities).
+
         Returns
         -------
         matplotlib.axes.Axes
