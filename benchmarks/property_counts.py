@@ -94,6 +94,8 @@ def main() -> None:
     for name, reasons in sorted(data.get("rejections", {}).items()):
         for msg, n in reasons.items():
             lines.append(f"- {name} ({n}): {msg}")
+    lines += ["", "## Bugs found by these tests and counted as *known* (reported; see the xfail tests too)", ""]
+    lines += [f"- {k}" for k in data.get("known_issues", [])]
     fails = {k: v for k, v in data.get("failures", {}).items() if v}
     lines += ["", "## Unexpected outcomes", "", "none" if not fails else ""]
     for fam, items in fails.items():

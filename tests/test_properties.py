@@ -251,9 +251,13 @@ def _forecast_check(est, spec, h):
     assert np.isfinite(m).all() and np.isfinite(lo).all() and np.isfinite(hi).all(), "non-finite forecast"
     tol = 1e-6 * (1 + np.abs(m))
     assert (lo <= m + tol).all() and (m <= hi + tol).all(), "point forecast outside its 80 % interval"
-    idx = y.index if isinstance(y, pd.Series) else pd.DatetimeIndex(y["ds"].iloc[:spec["n"]]) if (
-        pd.api.types.is_datetime64_any_dtype(y["ds"])) else None
-    if isinstance(idx, pd.DatetimeIndex) and spec["n"] >= 2:  # the forecast continues the input's calendar
+    idx = None
+    if isinstance(y, pd.Series):
+        idx = y.index
+    elif isinstance(y, pd.DataFrame) and pd.api.types.is_datetime64_any_dtype(y["ds"]):
+        idx = pd.DatetimeIndex(y["ds"].iloc[:spec["n"]])
+    # the forecast continues the input's calendar (two stamps of a long frame are ambiguous: 30 days or a month)
+    if isinstance(idx, pd.DatetimeIndex) and spec["n"] >= 3:
         want = pd.date_range(idx[-1], periods=h + 1, freq=spec["freq"])[1:]
         got = out.index if isinstance(y, pd.Series) else pd.DatetimeIndex(out["ds"].iloc[:h])
         assert got.equals(want), f"forecast stamps {list(got[:2].astype(str))} != {list(want[:2].astype(str))}"
@@ -526,6 +530,8 @@ def _summary():
         Path(path).write_text(json.dumps({"families": {k: dict(v) for k, v in COUNTS.items()},
                                           "estimators": {k: dict(v) for k, v in PER_ESTIMATOR.items()},
                                           "rejections": {k: dict(v.most_common(8)) for k, v in REASONS.items()},
+                                          "known_issues": [f"{k}: {v}" for k, v in KNOWN.items()]
+                                          + [f"inputs: {r}" for _, r in KNOWN_INPUTS],
                                           "failures": {k: [(n, w, repr(s)) for n, w, s in v]
                                                        for k, v in FAILURES.items()}}, indent=1))
 
