@@ -18,6 +18,11 @@ def pytest_report_header(config):
 
 
 def pytest_configure(config):
+    # one BLAS/OpenMP thread per test worker: the suite runs 2 workers on 2 cores, and oversubscribed BLAS
+    # threads make small least-squares problems ~100x slower on a busy machine
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
     try:
         import torch
 

@@ -14,14 +14,12 @@ intervals)`` for one series; the base runs them over a panel (in parallel with `
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
-from sklearn.utils.validation import check_array
+from sklearn.utils.validation import validate_data
 
 from ._validation import (
     Panel,
@@ -370,15 +368,8 @@ class BaseTransformer(_Versioned, TransformerMixin, BaseEstimator):
     """Base of feature transformers on 2-D window arrays ``(n_windows, window_length)``."""
 
     def _validate_windows(self, X, *, reset: bool) -> np.ndarray:
-        X = check_array(X, dtype=np.float64, ensure_2d=True, ensure_all_finite=True)
-        if reset:
-            self.n_features_in_ = X.shape[1]
-        elif X.shape[1] != getattr(self, "n_features_in_", X.shape[1]):
-            raise ValueError(
-                f"{type(self).__name__}: windows have length {X.shape[1]}, but the transformer was fitted on "
-                f"length {self.n_features_in_}"
-            )
-        return X
+        """2-D finite float64 windows; ``n_features_in_`` set on ``reset`` and checked otherwise (sklearn's wording)."""
+        return validate_data(self, X, reset=reset, dtype=np.float64, ensure_2d=True, ensure_all_finite=True)
 
     def fit(self, X, y=None):
         self._validate_windows(X, reset=True)

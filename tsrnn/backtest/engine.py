@@ -150,7 +150,9 @@ def _run_task(est, panel: Panel, idx, bounds, windows, opt: _Options):
             model, res, fit_s, predict_s = _fit_predict_window(est, model, panel, idx, bounds, w, prev, opt)
         except (Exception, _TaskTimeout) as exc:  # noqa: BLE001 - recorded with its series, or re-raised
             if not opt.isolate:
-                raise TimeoutError(str(exc)) if isinstance(exc, _TaskTimeout) else exc
+                if isinstance(exc, _TaskTimeout):
+                    raise TimeoutError(str(exc)) from exc
+                raise
             model = None
             if len(idx) > 1 and not est._is_global:
                 # find which series failed: run them one by one for this window
@@ -404,6 +406,7 @@ def backtest(models, y, h: int, n_windows: int = 3, step: int | None = None, win
         bar.close()
     return BacktestResult.from_tasks(
         panel, bounds, h, models, levels, metrics, season_length, done,
-        meta={**settings, "n_tasks": len(tasks), "n_computed": len(calls), "n_from_checkpoint": len(tasks) - len(calls),
+        meta={**settings, "model_params": {n: e.get_params(deep=False) for n, e in models.items()},
+              "n_tasks": len(tasks), "n_computed": len(calls), "n_from_checkpoint": len(tasks) - len(calls),
               "n_jobs": n_jobs, "backend": backend or ("loky" if parallel else "sequential")},
     )

@@ -17,22 +17,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from scipy import signal
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ..base import BaseTransformer as _Base
+from ..base import BaseTransformer
 
 __all__ = ["detect_seasonality", "acf", "fourier_terms", "Periodogram", "FourierFeatures", "STFTFeatures"]
-
-
-class BaseTransformer(_Base):
-    """:class:`tsrnn.base.BaseTransformer` validating windows with scikit-learn's ``validate_data``.
-
-    Same checks, but the wrong-width message is scikit-learn's own ("X has 1 features, but Periodogram is
-    expecting 4 features as input"), which ``check_estimator`` requires.
-    """
-
-    def _validate_windows(self, X, *, reset: bool) -> np.ndarray:
-        return validate_data(self, X, reset=reset, dtype=np.float64, ensure_2d=True, ensure_all_finite=True)
 
 
 # --------------------------------------------------------------------------------------------- seasonality

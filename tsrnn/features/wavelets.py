@@ -17,7 +17,7 @@ import numpy as np
 import pywt
 from sklearn.utils.validation import check_is_fitted
 
-from .spectral import BaseTransformer
+from ..base import BaseTransformer
 
 __all__ = ["WaveletFeatures", "WaveletDenoiser", "cwt_scalogram", "causal_mra", "mad_sigma",
            "universal_threshold", "bayes_threshold"]

@@ -51,7 +51,7 @@ def _quick_models(m: int) -> dict:
         "StateSpace": ("StateSpace", dict(season_length=m)),
         "Fourier": ("FourierForecaster", dict(periods=[m])),
         "Wavelet": ("WaveletForecaster", {}),
-        "HMM": ("HMMForecaster", dict(random_state=0)),
+        "HMM": ("HMMForecaster", dict(random_state=0, scale="series", on="differences", season_length=m)),
         "Reduction": ("ReductionForecaster", dict(window=2 * m)),
         "LSTM": ("RNNForecaster", dict(cell="lstm", **_NN_SMALL)),
         "GRU": ("RNNForecaster", dict(cell="gru", **_NN_SMALL)),
@@ -66,10 +66,13 @@ def _load_quick():
 
 
 def _load_retail():
+    """The ABS retail series long enough for 3 yearly windows and 2 training years (150 of 152)."""
     from ..datasets import load_retail
 
     data = load_retail()
-    return data[0] if isinstance(data, tuple) else data
+    data = data[0] if isinstance(data, tuple) else data
+    n = data.groupby("unique_id")["y"].transform("size")
+    return data[n >= 60].reset_index(drop=True)
 
 
 def _load_m4_hourly():
