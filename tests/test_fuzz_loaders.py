@@ -262,3 +262,29 @@ def test_corrupted_mirror_file_fails_checksum(fake_mirror):
 def test_missing_file_says_where(fake_mirror):
     with pytest.raises(DatasetNotFoundError, match="Hourly-train.csv"):
         load_m4("Hourly", download_if_missing=False)
+
+
+_TS = ("# fuzz\n@problemName Fuzz\n@univariate true\n@equalLength true\n@classLabel true a b\n@data\n"
+       + "".join(",".join(f"{v:.4f}" for v in np.cos(np.arange(6) + k)) + f":{'ab'[k % 2]}\n" for k in range(4)))
+
+
+@FUZZ
+@given(train=contents(_TS), test=st.one_of(st.just(_TS.encode()), contents(_TS)))
+def test_fuzz_ucr_ts(fake_mirror, train, test):
+    _write(fake_mirror / "ucr/Fuzz/Fuzz_TRAIN.ts", train)
+    _write(fake_mirror / "ucr/Fuzz/Fuzz_TEST.ts", test)
+    try:
+        Xtr, ytr, Xte, yte = load_ucr("Fuzz", download_if_missing=False)
+    except Exception as e:  # noqa: BLE001
+        _check_clear(e, "Fuzz_TRAIN.ts", "Fuzz_TEST.ts")
+        return
+    assert Xtr.shape[1] == Xte.shape[1] >= 1 and len(ytr) == len(Xtr) and len(yte) == len(Xte)
+    assert np.isfinite(Xtr).all() and np.isfinite(Xte).all()
+
+
+def test_ucr_ts_valid_files_parse(fake_mirror):
+    _write(fake_mirror / "ucr/Fuzz/Fuzz_TRAIN.ts", _TS.encode())
+    _write(fake_mirror / "ucr/Fuzz/Fuzz_TEST.ts", _TS.encode())
+    Xtr, ytr, Xte, yte = load_ucr("Fuzz", download_if_missing=False)
+    assert Xtr.shape == (4, 6) and ytr.tolist() == ["a", "b", "a", "b"]
+    np.testing.assert_allclose(Xte[2], np.cos(np.arange(6) + 2), atol=1e-4)
