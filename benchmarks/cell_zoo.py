@@ -215,7 +215,9 @@ def main():
         lines += ["", f"![gradient norm per step]({png.name})"]
     except Exception as e:  # plotting is optional
         lines += ["", f"(plot failed: {e})"]
-    lines += ["", "## The paper's conclusions, for comparison", ""] + [f"- {p}" for p in PAPER]
+    lines += ["", "## The paper's conclusions, for comparison",
+              "(summarised from the paper's text from memory, not copied from its tables: check against the course's "
+              "table before quoting)", ""] + [f"- {p}" for p in PAPER]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
