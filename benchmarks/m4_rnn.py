@@ -38,13 +38,15 @@ H, M = 48, 24
 ANCHORS = {"Theta (M4 organisers)": (None, None, 1.006), "ES-RNN, M4 winner (organisers)": (9.328, 0.893, 0.440)}
 
 
+NET = dict(hidden_size=48, window=72, max_windows=24, lr=3e-3)  # set from the command line
+
+
 def rnn(cell, device, epochs, seed=0, season_length=M):
     # sized for 2 heavily shared CPU cores: the 24 most recent windows per series, 3 days of input, one 48-step
     # MIMO output
-    return RNNForecaster(cell=cell, hidden_size=48, num_layers=1, window=72, strategy="mimo", horizon=H,
-                         scaler="window", loss="mae", max_epochs=epochs, batch_size=128, lr=3e-3,
-                         validation_size=0.1, max_windows=24, patience=3, season_length=season_length, device=device,
-                         random_state=seed)
+    return RNNForecaster(cell=cell, num_layers=1, strategy="mimo", horizon=H, scaler="window", loss="mae",
+                         max_epochs=epochs, batch_size=128, validation_size=0.1, patience=3,
+                         season_length=season_length, device=device, random_state=seed, **NET)
 
 
 def models(args) -> dict:
@@ -122,7 +124,10 @@ def main():
     ap.add_argument("--ablation", action="store_true", help="also an LSTM without the seasonal skip connection")
     ap.add_argument("--deadline-s", type=float, default=3600.0, help="stop waiting for the classical models")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "m4_rnn.md"))
+    for k, v in NET.items():
+        ap.add_argument(f"--{k.replace('_', '-')}", type=type(v), default=v)
     args = ap.parse_args()
+    NET.update({k: getattr(args, k) for k in NET})
     torch.set_num_threads(args.threads)
     t_start = time.perf_counter()
     train, test = load_m4("Hourly")
