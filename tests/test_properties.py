@@ -50,21 +50,15 @@ REASONS: dict[str, Counter] = defaultdict(Counter)  # why finite inputs were rej
 
 # Bugs found by these tests in files owned by others, reported with a reproducer and a suggested fix; an entry
 # turns the matching failure into a counted "known" outcome. Remove an entry once the fix lands.
-KNOWN: dict[str, str] = {
-    "WaveletDenoiser": "all-zero window (e.g. int input of magnitude < 0.5): the threshold is 0 and pywt's soft "
-                       "threshold computes 0/0, so transform returns NaN (tsrnn/features/wavelets.py, transform)",
-    "coverage": "a NaN interval bound counts as 'not covered' and gives a finite coverage (tsrnn/metrics.py)",
-}
+KNOWN: dict[str, str] = {}
 
 
-def _tz_calendar(spec, why):
-    return bool(spec and spec.get("tz") and spec.get("freq") in ("D", "W-SUN", "MS", "ME")
-                and "forecast stamps" in (why or ""))
+def _tz_calendar(spec, why):  # fixed: calendar stamps are now built in local time
+    return False
 
 
 # the same, for failures that depend on the input rather than the estimator
-KNOWN_INPUTS = [(_tz_calendar, "future_index builds calendar stamps in UTC: tz-aware daily/weekly/monthly forecasts "
-                               "get shifted stamps (tsrnn/_validation.py, future_index)")]
+KNOWN_INPUTS: list = []
 
 
 def _settings(n: int):
@@ -536,12 +530,9 @@ def _summary():
                                                        for k, v in FAILURES.items()}}, indent=1))
 
 
-# ------------------------------------------------------------------------------------------------- found bugs
+# ------------------------------------------------------------------------------------------------- found bugs, now fixed
 
 
-@pytest.mark.xfail(strict=True, reason="future_index builds calendar stamps in UTC: a tz-aware daily (across DST), "
-                   "weekly or monthly series gets forecast stamps off the calendar (tsrnn/_validation.py, "
-                   "future_index)")
 @pytest.mark.parametrize("freq,start", [("D", "2021-03-22"), ("W-SUN", "2021-03-07"), ("MS", "2020-11-01"),
                                         ("ME", "2020-11-01")])
 def test_tz_aware_calendar_forecast_stamps(freq, start):
@@ -552,9 +543,6 @@ def test_tz_aware_calendar_forecast_stamps(freq, start):
     assert got.equals(pd.date_range(idx[-1], periods=4, freq=freq)[1:])
 
 
-@pytest.mark.xfail(strict=True, reason="to_panel on a long frame infers calendar frequencies from UTC stamps: "
-                   "tz-aware monthly/weekly panels are rejected or get the wrong anchor (tsrnn/_validation.py, "
-                   "_panel_freq); a pd.Series with the same stamps works")
 @pytest.mark.parametrize("freq", ["MS", "ME", "W-SUN"])
 def test_tz_aware_calendar_panel_like_series(freq):
     idx = pd.date_range("2020-11-01", periods=8, freq=freq, tz="Europe/Berlin")

@@ -391,14 +391,28 @@ def _panel_from_frame(df: pd.DataFrame, freq) -> Panel:
     return Panel(series, "panel", step, index_type, [str(c) for c in exog], None, tz)
 
 
+def _local(values, tz) -> pd.DatetimeIndex:
+    """UTC-naive stored stamps as the user's local (tz-aware) stamps; unchanged when there is no time zone."""
+    idx = pd.DatetimeIndex(values)
+    return idx.tz_localize("UTC").tz_convert(tz) if tz is not None else idx
+
+
+def _utc_naive(idx: pd.DatetimeIndex) -> np.ndarray:
+    idx = idx.tz_convert("UTC").tz_localize(None) if idx.tz is not None else idx
+    return idx.as_unit("ns").to_numpy()
+
+
 def _panel_freq(ds_o, bounds, uniques, freq, same, d, tz=None):
-    """One frequency for all dated series of a panel; irregular stamps raise naming the series."""
+    """One frequency for all dated series of a panel; irregular stamps raise naming the series.
+
+    Calendar frequencies of tz-aware stamps are judged in local time (a month starts at local midnight).
+    """
     if freq is not None:
         off = pd.tseries.frequencies.to_offset(freq)
     else:
         lengths = np.diff(bounds)
         k = int(np.argmax(lengths))
-        off = _freq_of_datetimes(pd.DatetimeIndex(ds_o[bounds[k]:bounds[k + 1]]), uniques[k])
+        off = _freq_of_datetimes(_local(ds_o[bounds[k]:bounds[k + 1]], tz), uniques[k])
         if off is None:
             raise ValueError("every series of the panel has one observation: no frequency can be inferred")
     step = fixed_step_ns(off, tz)
@@ -407,16 +421,17 @@ def _panel_freq(ds_o, bounds, uniques, freq, same, d, tz=None):
         if bad.any():
             i = int(np.flatnonzero(bad)[0]) + 1
             s = int(np.searchsorted(bounds, i, side="right") - 1)
-            _check_regular(pd.DatetimeIndex(ds_o[bounds[s]:bounds[s + 1]]), off, uniques[s])
+            _check_regular(_local(ds_o[bounds[s]:bounds[s + 1]], tz), off, uniques[s])
         return off
     # calendar offsets: one grid over the whole span; every series must step along it one point at a time
-    grid = pd.date_range(pd.Timestamp(ds_o.min()), pd.Timestamp(ds_o.max()), freq=off).as_unit("ns").to_numpy()
+    lo, hi = _local([ds_o.min(), ds_o.max()], tz)
+    grid = _utc_naive(pd.date_range(lo, hi, freq=off))
     pos = np.searchsorted(grid, ds_o)
     on_grid = (pos < len(grid)) & (grid[np.minimum(pos, len(grid) - 1)] == ds_o)
     if on_grid.all() and (np.diff(pos)[same] == 1).all():
         return off
     for k in range(len(uniques)):  # find and name the first offending series
-        _check_regular(pd.DatetimeIndex(ds_o[bounds[k]:bounds[k + 1]]), off, uniques[k])
+        _check_regular(_local(ds_o[bounds[k]:bounds[k + 1]], tz), off, uniques[k])
     return off
 
 
@@ -470,10 +485,10 @@ def future_index(panel: Panel, s: SeriesData, h: int) -> np.ndarray:
         step = fixed_step_ns(off, panel.tz)
         if step is not None:
             return last + np.arange(1, h + 1, dtype=np.int64) * np.timedelta64(step, "ns")
-        key = (last, off, h)
+        key = (last, off, h, panel.tz)
         out = _FUTURE_CACHE.get(key)
-        if out is None:
-            out = pd.date_range(pd.Timestamp(last), periods=h + 1, freq=off)[1:].as_unit("ns").to_numpy()
+        if out is None:  # calendar steps are taken in the user's local time
+            out = _utc_naive(pd.date_range(_local([last], panel.tz)[0], periods=h + 1, freq=off)[1:])
             if len(_FUTURE_CACHE) > 4096:
                 _FUTURE_CACHE.clear()
             _FUTURE_CACHE[key] = out

@@ -109,7 +109,9 @@ def coverage(y_true, lo, hi):
     _, hi_ = _pair(y_true, hi)
     if (lo_ > hi_).any():
         raise ValueError("coverage: some lower bounds exceed their upper bounds")
-    return _reduce(((a >= lo_) & (a <= hi_)).astype(float))
+    inside = ((a >= lo_) & (a <= hi_)).astype(float)
+    inside[np.isnan(a) | np.isnan(lo_) | np.isnan(hi_)] = np.nan  # no bound, no verdict
+    return _reduce(inside)
 
 
 def pinball_loss(y_true, y_pred, quantile: float):

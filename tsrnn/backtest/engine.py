@@ -223,13 +223,15 @@ class _Checkpoint:
         try:
             with open(p, "rb") as f:
                 return pickle.load(f)  # noqa: S301 - our own files, written by this function
-        except (EOFError, pickle.UnpicklingError):
+        except Exception:  # noqa: BLE001 - a damaged file is recomputed, not trusted
             return None
 
     def save(self, key: str, value) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.dir, suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, self._path(key))
 
 

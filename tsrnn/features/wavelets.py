@@ -219,7 +219,8 @@ class WaveletDenoiser(BaseTransformer):
         for i, x in enumerate(X):
             coeffs = pywt.wavedec(x, w, level=self.level_, mode=self.extension)
             lam = self._thresholds(coeffs, len(x))
-            coeffs = [coeffs[0]] + [pywt.threshold(d, t, mode=self.mode) for d, t in zip(coeffs[1:], lam)]
+            coeffs = [coeffs[0]] + [d if t <= 0 else pywt.threshold(d, t, mode=self.mode)  # t=0: nothing to shrink
+                                    for d, t in zip(coeffs[1:], lam)]
             out[i] = pywt.waverec(coeffs, w, mode=self.extension)[: len(x)]
         return out
 
