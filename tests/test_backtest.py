@@ -125,7 +125,7 @@ def test_on_error_record_keeps_going_and_names_series():
     assert r.forecasts.loc[r.forecasts.unique_id == "s1", "bad"].isna().all()
     assert r.forecasts.loc[r.forecasts.unique_id == "s0", "bad"].notna().all()
     assert r.leaderboard().loc["bad", "n_failed"] == 2
-    with pytest.raises(RuntimeError, match="boom"):
+    with pytest.raises(ValueError, match="_FailsOn: series .s1.: boom on purpose"):
         backtest({"bad": _FailsOn()}, data, h=3, n_windows=2, progress=False)
 
 

@@ -67,3 +67,23 @@ def test_n_jobs_over_series_gives_the_same_forecasts(daily_panel):
     a = Naive2(7).fit(daily_panel).predict(5)
     b = ParallelNaive2().fit(daily_panel).predict(5)
     np.testing.assert_allclose(a["Naive2"], b["ParallelNaive2"])
+
+
+def test_errors_inside_a_model_name_the_model_and_series(daily_panel):
+    class Fragile(Naive):
+        def _fit_series(self, y, X):
+            if y[0] > 52:  # s1 and s2 start higher
+                np.linalg.cholesky(-np.eye(2))  # a raw numpy error
+            return super()._fit_series(y, X)
+
+    with pytest.raises(ValueError, match=r"Fragile: series 's1': .*positive definite") as info:
+        Fragile().fit(daily_panel)
+    assert isinstance(info.value.__cause__, np.linalg.LinAlgError)
+
+
+def test_ets_on_an_all_zero_series():
+    from tsrnn.models import ETS
+
+    y = pd.Series(np.zeros(40), index=pd.date_range("2024-01-01", periods=40, freq="D"))
+    f = ETS(season_length=7).fit(y).predict(3, level=[80])
+    assert (f.to_numpy() == 0).all()

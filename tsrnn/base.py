@@ -49,7 +49,19 @@ def gaussian_intervals(mean: np.ndarray, sigma: np.ndarray, levels) -> dict:
 
 
 def _fit_chunk(est, chunk):
-    return [est._fit_series(s.y, s.X) for s in chunk]
+    return [_per_series(est, s.uid, est._fit_series, s.y, s.X) for s in chunk]
+
+
+def _per_series(est, uid, fn, *args):
+    """Call a per-series hook; an error that does not name its series is re-raised naming model and series."""
+    try:
+        return fn(*args)
+    except (ValueError, TypeError, ArithmeticError, RuntimeError, IndexError, KeyError) as exc:
+        label = f"series {uid!r}"
+        if label in str(exc):
+            raise
+        kind = TypeError if isinstance(exc, TypeError) else ValueError
+        raise kind(f"{type(est).__name__}: {label}: {exc}") from exc
 
 
 def _chunks(seq, n):
@@ -183,7 +195,7 @@ class BaseForecaster(_Versioned, BaseEstimator):
     def _map_fit(self, series: list[SeriesData]) -> list:
         n_jobs = _resolve_n_jobs(getattr(self, "n_jobs", 1))
         if n_jobs == 1 or len(series) < 2:
-            return [self._fit_series(s.y, s.X) for s in series]
+            return _fit_chunk(self, series)
         import joblib
 
         parts = joblib.Parallel(n_jobs=n_jobs)(
@@ -219,9 +231,8 @@ class BaseForecaster(_Versioned, BaseEstimator):
         if self._is_global:
             results = self._predict_panel(panel, h, Xf, levels)
         else:
-            results = [
-                self._predict_series(st, h, Xf.get(s.uid), levels) for st, s in zip(self.states_, panel.series)
-            ]
+            results = [_per_series(self, s.uid, self._predict_series, st, h, Xf.get(s.uid), levels)
+                       for st, s in zip(self.states_, panel.series)]
         name = self.name
         for s, (mean, _) in zip(panel.series, results):
             mean = np.asarray(mean, dtype=float)
@@ -266,7 +277,7 @@ class BaseForecaster(_Versioned, BaseEstimator):
             states = list(self.states_)
             for i, n_new in changed:
                 s = merged[i]
-                states[i] = self._update_series(states[i], s.y, s.X, n_new)
+                states[i] = _per_series(self, s.uid, self._update_series, states[i], s.y, s.X, n_new)
             self.states_ = states
         return self
 

@@ -93,8 +93,8 @@ class _Options:
     fallback: BaseForecaster | None = None  # forecasts a series-window the model failed on
 
 
-class _TaskTimeout(Exception):
-    pass
+class _TaskTimeout(BaseException):
+    """Raised by the alarm; a BaseException so that a model's own ``except Exception`` cannot swallow it."""
 
 
 @contextmanager

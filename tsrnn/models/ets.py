@@ -132,6 +132,8 @@ class ETS(BaseForecaster):
                         initialization_method=self._init_method(spec, len(y)))
 
     def _fit_series(self, y, X):
+        if np.ptp(y) == 0:  # a constant series (e.g. an item that never sold): every model forecasts the constant
+            return {"constant": float(y[-1]), "y": y}
         best = None
         with quiet():
             for spec in self._candidates(y):
@@ -148,9 +150,14 @@ class ETS(BaseForecaster):
         return {"spec": spec, "params": params, "ic": float(score), "y": y, "init": self._init_method(spec, len(y))}
 
     def _update_series(self, state, y, X, n_new):
+        if "constant" in state:
+            return self._fit_series(y, X) if np.ptp(y) else {**state, "y": y}
         return {**state, "y": y}
 
     def _predict_series(self, state, h, X, levels):
+        if "constant" in state:
+            mean = np.full(h, state["constant"])
+            return mean, {lv: (mean.copy(), mean.copy()) for lv in levels}
         with quiet():
             mod = self._model(state["y"], state["spec"])
             res = mod.smooth(state["params"])
