@@ -26,6 +26,11 @@ def _benchmark(args) -> int:
         result = run_suite(name, models=_models_arg(args.models), out=out, n_jobs=args.n_jobs,
                            backend=args.backend, progress=not args.no_progress)
         print(result.to_markdown())
+        meta = getattr(result, "meta", {})
+        if meta.get("detectors_markdown"):
+            print("\nAnomaly detectors on generated series (injected anomalies, synthetic ECG with ectopic beats):\n")
+            print(meta["detectors_markdown"])
+            print(f"\ndetector report: {meta['detectors_report']}")
         for note in getattr(result, "meta", {}).get("unavailable", []):
             print(f"note: {note}", file=sys.stderr)
         print(f"\nreport: {out / 'report.html'}")

@@ -118,7 +118,8 @@ class BacktestResult:
         sc = self.scores
         metric_names = list(pd.unique(sc["metric"])) if len(sc) else []
         if metric is None:
-            metric = next((m for m in ("smape", "mase", "mae") if m in metric_names),
+            metric = next((m for m in ("owa", "mase", "smape", "mae") if m in metric_names or
+                           (m == "owa" and "owa" in self.metrics and "Naive2" in self.models)),
                           metric_names[0] if metric_names else None)
         elif metric not in metric_names and not (metric == "owa" and "owa" in self.metrics):
             raise ValueError(f"unknown metric {metric!r}; this result has {metric_names}")

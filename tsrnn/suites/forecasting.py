@@ -16,7 +16,8 @@ import pandas as pd
 from ..backtest import backtest
 
 # name -> (class name in tsrnn.models, arguments); arguments an estimator does not take are dropped.
-_NN_SMALL = dict(hidden_size=32, max_epochs=15, window=28, random_state=0)
+# Small networks for the suites that must run in minutes on 2 CPU cores: a few hundred windows per epoch.
+_NN_SMALL = dict(hidden_size=16, max_epochs=10, window=28, batch_size=128, random_state=0)
 
 
 @dataclass
@@ -53,9 +54,10 @@ def _quick_models(m: int) -> dict:
         "Wavelet": ("WaveletForecaster", {}),
         "HMM": ("HMMForecaster", dict(random_state=0, scale="series", on="differences", season_length=m)),
         "Reduction": ("ReductionForecaster", dict(window=2 * m)),
-        "LSTM": ("RNNForecaster", dict(cell="lstm", **_NN_SMALL)),
-        "GRU": ("RNNForecaster", dict(cell="gru", **_NN_SMALL)),
-        "Seq2Seq": ("Seq2SeqForecaster", dict(cell="gru", attention="general", **_NN_SMALL)),
+        "LSTM": ("RNNForecaster", dict(cell="lstm", max_windows=150, **_NN_SMALL)),
+        "GRU": ("RNNForecaster", dict(cell="gru", max_windows=150, **_NN_SMALL)),
+        "Seq2Seq": ("Seq2SeqForecaster", dict(cell="gru", attention="general", horizon=2 * m, max_windows=1800,
+                                              **_NN_SMALL)),
     }
 
 
@@ -110,6 +112,39 @@ def select_models(suite: ForecastSuite, names=None) -> tuple[dict, list[str]]:
     return models, notes
 
 
+def quick_anomaly_data(seed: int = 0) -> pd.DataFrame:
+    """Labelled series for the quick suite's detectors, all generated: three series with injected anomalies and
+    a synthetic ECG (100 Hz, 90 s) whose ectopic beats are the anomalies (label 1 within 0.15 s of each)."""
+    import numpy as np
+
+    from ..datasets import make_ecg
+    from .anomaly import load_injected
+
+    injected = load_injected(n_series=3, length=1500, seed=seed)
+    signal, beats = make_ecg(duration_s=90, fs=100, heart_rate=70, ectopic_rate=0.05, seed=seed)
+    label = np.zeros(len(signal), dtype=int)
+    for sample in beats.loc[beats["symbol"] != "N", "sample"]:
+        label[max(0, int(sample) - 15):int(sample) + 16] = 1
+    ecg = pd.DataFrame({"unique_id": "synthetic_ecg", "ds": np.arange(len(signal)), "y": signal.to_numpy(),
+                        "label": label})
+    return pd.concat([injected[["unique_id", "ds", "y", "label"]], ecg], ignore_index=True)
+
+
+def _quick_detectors(out, n_jobs: int, progress: bool):
+    """Every detector family on :func:`quick_anomaly_data`; the report goes to ``out/anomaly``."""
+    from ..anomaly import evaluate_detectors
+    from .anomaly import default_detectors
+
+    result = evaluate_detectors(default_detectors(), quick_anomaly_data(), n_jobs=n_jobs, progress=progress)
+    if out is not None:
+        from ..report import render_detectors
+
+        (Path(out) / "anomaly").mkdir(parents=True, exist_ok=True)
+        render_detectors(result, Path(out) / "anomaly" / "report.html", title="tsrnn quick suite: detectors")
+        (Path(out) / "anomaly" / "leaderboard.md").write_text(result.to_markdown() + "\n", encoding="utf-8")
+    return result
+
+
 def run(name: str, models=None, out=None, n_jobs: int = 1, backend=None, progress: bool = True):
     """Run the forecasting suite ``name``; write ``report.html`` and the raw frames into ``out``."""
     suite = SUITE_DEFS[name]
@@ -121,6 +156,10 @@ def run(name: str, models=None, out=None, n_jobs: int = 1, backend=None, progres
                       n_jobs=n_jobs, backend=backend, progress=progress, on_error="record")
     result.meta.update(suite=name, description=suite.description, wall_s=round(time.perf_counter() - t0, 2),
                        unavailable=notes, python=platform.python_version())
+    if name == "quick" and not models:  # the quick suite also runs every detector family on generated data
+        det = _quick_detectors(out, n_jobs, progress)
+        result.meta["detectors_markdown"] = det.to_markdown()
+        result.meta["detectors_report"] = None if out is None else str(Path(out) / "anomaly" / "report.html")
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
