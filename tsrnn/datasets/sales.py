@@ -102,8 +102,8 @@ def make_sales(n_series: int = 20, freq: str = "D", length: int = 730, seed: int
                              periods[-1] + (pd.offsets.MonthEnd(0) if alias == "MS" else pd.Timedelta(0)), freq="D")
     n_days = len(days)
     t_years = np.arange(n_days) / 365.25
-    doy = days.dayofyear.to_numpy()
-    dow = days.dayofweek.to_numpy()
+    doy = days.day_of_year.to_numpy()
+    dow = days.day_of_week.to_numpy()
     hol_factor, hol_flag = _holiday_effect(days)
     n_inter = int(round(intermittent_share * n_series))
     frames = []
