@@ -4,7 +4,7 @@ For 100, 1,000 and 10,000 synthetic daily series (length 120, h=14, one window) 
 subprocess so that peak memory is the run's own:
   * SeasonalNaive and Theta (local models) with n_jobs=1, n_jobs=2 (joblib/loky) and a Dask LocalCluster of 2
     workers;
-  * a small global GRU (RNNForecaster, fixed number of training windows per epoch), n_jobs=1 (global models train
+  * a small global GRU (RNNForecaster, the 4 most recent training windows of each series, one epoch), n_jobs=1 (global models train
     once over the whole panel).
 It reports seconds, microseconds per series and the peak resident memory of the main process (ru_maxrss; the
 memory of loky/Dask worker processes is not included), and the two linear-cost ratios of the issue: time per
@@ -46,7 +46,7 @@ def one(model: str, n: int, mode: str) -> dict:
     from tsrnn.models import RNNForecaster, SeasonalNaive, Theta
 
     est = {"SeasonalNaive": lambda: SeasonalNaive(M), "Theta": lambda: Theta(season_length=M),
-           "GRU": lambda: RNNForecaster(cell="gru", hidden_size=16, window=28, max_epochs=2, max_windows=4096,
+           "GRU": lambda: RNNForecaster(cell="gru", hidden_size=16, window=28, max_epochs=1, max_windows=4,
                                         batch_size=256, random_state=0)}[model]()
     data = make_panel(n)
     kw = {"n_jobs": 1}
@@ -68,13 +68,16 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="*", default=[100, 1000, 10000])
     ap.add_argument("--one", nargs=3, metavar=("MODEL", "N", "MODE"))
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "scaling.md"))
+    ap.add_argument("--models", nargs="*", default=["SeasonalNaive", "Theta", "GRU"])
+    ap.add_argument("--rows", help="JSON-lines file of rows measured by an earlier run, merged into the table")
     args = ap.parse_args()
     if args.one:
         print(json.dumps(one(args.one[0], int(args.one[1]), args.one[2])))
         return
-    configs = [(m, mode) for m in ("SeasonalNaive", "Theta") for mode in ("n_jobs=1", "n_jobs=2", "dask")]
-    configs.append(("GRU", "n_jobs=1"))
-    rows = []
+    all_configs = [(m, mode) for m in ("SeasonalNaive", "Theta") for mode in ("n_jobs=1", "n_jobs=2", "dask")]
+    all_configs.append(("GRU", "n_jobs=1"))
+    configs = [c for c in all_configs if c[0] in args.models]
+    rows = [json.loads(line) for line in Path(args.rows).read_text().splitlines()] if args.rows else []
     for model, mode in configs:
         for n in args.sizes:
             out = subprocess.run([sys.executable, __file__, "--one", model, str(n), mode], capture_output=True,
@@ -105,7 +108,7 @@ def main() -> None:
     lines += ["", "Linear cost (time per series at the largest size over that at the middle one; goal <= 1.5):", ""]
     if len(args.sizes) >= 2:
         a, b = sorted(args.sizes)[-2:]
-        for model, mode in configs:
+        for model, mode in all_configs:
             ra, rb = by.get((model, mode, a)), by.get((model, mode, b))
             if ra and rb:
                 ratio = (rb["wall_s"] / b) / (ra["wall_s"] / a)
@@ -115,6 +118,9 @@ def main() -> None:
             lines.append("")
             lines.append(f"GRU peak memory at {b} over {a} series (goal <= 2): {gb['peak_mb'] / ga['peak_mb']:.2f}")
     text = "\n".join(lines) + "\n"
+    if args.rows:
+        lines.insert(3, f"(rows of other models measured earlier in the same session: `--rows {args.rows}`)")
+        text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)
     print(text)
 

@@ -31,6 +31,9 @@ def _benchmark(args) -> int:
             print("\nAnomaly detectors on generated series (injected anomalies, synthetic ECG with ectopic beats):\n")
             print(meta["detectors_markdown"])
             print(f"\ndetector report: {meta['detectors_report']}")
+        if meta.get("classifiers_markdown"):
+            print("\nBeat classification on a synthetic ECG (normal vs ectopic, later 30 % of beats held out):\n")
+            print(meta["classifiers_markdown"])
         for note in getattr(result, "meta", {}).get("unavailable", []):
             print(f"note: {note}", file=sys.stderr)
         print(f"\nreport: {out / 'report.html'}")
