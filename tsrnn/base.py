@@ -33,7 +33,8 @@ from ._validation import (
     to_panel,
 )
 
-__all__ = ["BaseForecaster", "BaseDetector", "BaseTransformer", "gaussian_intervals", "Forecast"]
+__all__ = ["BaseForecaster", "BaseDetector", "BaseTransformer", "gaussian_intervals", "quantile_intervals",
+           "Forecast"]
 
 # (mean of shape (h,), {level: (lo, hi)})
 Forecast = tuple[np.ndarray, dict]
@@ -45,6 +46,17 @@ def gaussian_intervals(mean: np.ndarray, sigma: np.ndarray, levels) -> dict:
     for lv in levels:
         z = stats.norm.ppf(0.5 + lv / 200.0)
         out[lv] = (mean - z * sigma, mean + z * sigma)
+    return out
+
+
+def quantile_intervals(draws: np.ndarray, levels, loc=0.0, scale=1.0) -> dict:
+    """Central intervals from sampled paths ``draws`` of shape ``(n_paths, h)``: for each level the
+    ``(1 - level/100)/2`` and ``(1 + level/100)/2`` quantiles per step, mapped through ``loc + scale * q``."""
+    out = {}
+    for lv in levels:
+        a = (1 - lv / 100) / 2
+        lo, hi = np.quantile(draws, [a, 1 - a], axis=0)
+        out[lv] = (loc + scale * lo, loc + scale * hi)
     return out
 
 

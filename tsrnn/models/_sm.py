@@ -10,6 +10,8 @@ from __future__ import annotations
 import warnings
 from contextlib import contextmanager
 
+import numpy as np
+
 
 @contextmanager
 def quiet():
@@ -21,3 +23,17 @@ def quiet():
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore")
         yield
+
+
+def filtered_forecast(owner: str, model, state: dict, h: int, X, levels) -> tuple:
+    """Forecast ``h`` steps from a statsmodels state-space ``model`` filtered at the fitted ``state["params"]``,
+    with Gaussian intervals from the forecast variance (shared by ARIMA and StateSpace)."""
+    from ..base import gaussian_intervals
+
+    if state["X"] is not None and X is None:
+        raise ValueError(f"{owner}: fitted with exogenous regressors, so predict needs their future values X")
+    with quiet():
+        fc = model.filter(state["params"]).get_forecast(h, exog=X)
+    mean = np.asarray(fc.predicted_mean, dtype=float)
+    se = np.sqrt(np.asarray(fc.var_pred_mean, dtype=float))
+    return mean, gaussian_intervals(mean, se, levels)

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..base import BaseForecaster, gaussian_intervals
 from . import _arima_kernels as K
-from ._sm import quiet
+from ._sm import filtered_forecast, quiet
 
 __all__ = ["ARIMA", "AutoARIMA"]
 
@@ -91,14 +91,7 @@ class ARIMA(BaseForecaster):
         return {"params": state["params"], "y": y, "X": X}
 
     def _predict_series(self, state, h, X, levels):
-        if state["X"] is not None and X is None:
-            raise ValueError("ARIMA: fitted with exogenous regressors, so predict needs their future values X")
-        with quiet():
-            res = self._model(state["y"], state["X"]).filter(state["params"])
-            fc = res.get_forecast(h, exog=X)
-        mean = np.asarray(fc.predicted_mean, dtype=float)
-        se = np.sqrt(np.asarray(fc.var_pred_mean, dtype=float))
-        return mean, gaussian_intervals(mean, se, levels)
+        return filtered_forecast("ARIMA", self._model(state["y"], state["X"]), state, h, X, levels)
 
 
 class AutoARIMA(BaseForecaster):

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..base import BaseForecaster, gaussian_intervals
+from ..base import BaseForecaster, gaussian_intervals, quantile_intervals
 from ..nn.decoding import beam_search, greedy, map_state, sample
 from ..nn.seq2seq import Seq2Seq
 from ..nn.training import fit_module, seed_from, seeded
@@ -264,11 +264,7 @@ class Seq2SeqForecaster(BaseForecaster):
             loc, scale = self.loc_[s.uid], self.scale_[s.uid]
             mu = loc + scale * mean[i]
             if draws is not None:
-                iv = {}
-                for lv in levels:
-                    a = (1 - lv / 100) / 2
-                    lo, hi = np.quantile(draws[i], [a, 1 - a], axis=0)
-                    iv[lv] = (loc + scale * lo, loc + scale * hi)
+                iv = quantile_intervals(draws[i], levels, loc, scale)
             else:
                 steps = np.arange(1, h + 1)
                 sig = np.where(steps <= H, self.sigma_[np.minimum(steps, H) - 1],

@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..base import BaseForecaster, gaussian_intervals
-from ._sm import quiet
+from ..base import BaseForecaster
+from ._sm import filtered_forecast, quiet
 
 __all__ = ["StateSpace"]
 
@@ -119,14 +119,7 @@ class StateSpace(BaseForecaster):
             return self._model(state["y"], state["X"]).smooth(state["params"])
 
     def _predict_series(self, state, h, X, levels):
-        if state["X"] is not None and X is None:
-            raise ValueError("StateSpace: fitted with exogenous regressors, so predict needs their future values X")
-        with quiet():
-            res = self._model(state["y"], state["X"]).filter(state["params"])
-            fc = res.get_forecast(h, exog=X)
-        mean = np.asarray(fc.predicted_mean, dtype=float)
-        se = np.sqrt(np.asarray(fc.var_pred_mean, dtype=float))
-        return mean, gaussian_intervals(mean, se, levels)
+        return filtered_forecast("StateSpace", self._model(state["y"], state["X"]), state, h, X, levels)
 
     def components(self, unique_id=None) -> pd.DataFrame:
         """Smoothed components of a fitted series (for plots).
