@@ -205,3 +205,33 @@ def test_season_length_skip_connection_is_the_seasonal_naive_forecast(daily_seri
     np.testing.assert_allclose(f.predict(10).to_numpy(), ref.to_numpy(), rtol=1e-6)
     with pytest.raises(ValueError, match="season_length"):
         RNNForecaster(window=5, season_length=7).fit(daily_series)
+
+
+def test_streaming_windows_equal_materialised_windows_and_training_is_unchanged():
+    """The lazy WindowDataset cuts exactly make_windows' windows, so training on it is the same computation."""
+    import numpy as np
+    import pandas as pd
+
+    from tsrnn.features import make_windows
+    from tsrnn.models import RNNForecaster
+    from tsrnn.models.rnn import WindowDataset
+
+    r = np.random.default_rng(0)
+    panel = pd.concat([pd.DataFrame({"unique_id": f"s{i}", "ds": pd.date_range("2024-01-01", periods=n, freq="h"),
+                                     "y": 5 + np.sin(np.arange(n) / 4) + r.normal(0, 0.1, n)})
+                       for i, n in enumerate((80, 64))], ignore_index=True)
+    m = RNNForecaster(window=12, max_epochs=1, scaler="window", season_length=6, random_state=0).fit(panel)
+    train, valid = m._windows(m.panel_)
+    assert isinstance(train, WindowDataset) and len(train) + len(valid) <= (80 - 12) + (64 - 12)
+    z, xf, target, sid = train.take(np.arange(len(train)))
+    for i, s in enumerate(m.panel_.series):
+        Z, Y = make_windows(m._rows(s), 12, 1)
+        Zc, T = m._centred(Z, Y)
+        starts = train.index[train.index[:, 0] == i, 1]
+        np.testing.assert_array_equal(z[sid == i], Zc[starts].astype(np.float32))
+        np.testing.assert_array_equal(target[sid == i], T[starts].astype(np.float32))
+    # memory: the index holds 2 integers per window, the windows themselves are never stored
+    assert train.index.nbytes == 16 * len(train)
+    a = RNNForecaster(window=12, max_epochs=2, random_state=0).fit(panel).predict(3)
+    b = RNNForecaster(window=12, max_epochs=2, random_state=0).fit(panel).predict(3)
+    pd.testing.assert_frame_equal(a, b)

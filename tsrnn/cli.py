@@ -26,14 +26,14 @@ def _benchmark(args) -> int:
         result = run_suite(name, models=_models_arg(args.models), out=out, n_jobs=args.n_jobs,
                            backend=args.backend, progress=not args.no_progress)
         print(result.to_markdown())
-        meta = getattr(result, "meta", {})
-        if meta.get("detectors_markdown"):
+        extras = getattr(result, "extras", {})
+        if extras.get("detectors_markdown"):
             print("\nAnomaly detectors on generated series (injected anomalies, synthetic ECG with ectopic beats):\n")
-            print(meta["detectors_markdown"])
-            print(f"\ndetector report: {meta['detectors_report']}")
-        if meta.get("classifiers_markdown"):
+            print(extras["detectors_markdown"])
+            print(f"\ndetector report: {out / 'anomaly' / 'report.html'}")
+        if extras.get("classifiers_markdown"):
             print("\nBeat classification on a synthetic ECG (normal vs ectopic, later 30 % of beats held out):\n")
-            print(meta["classifiers_markdown"])
+            print(extras["classifiers_markdown"])
         for note in getattr(result, "meta", {}).get("unavailable", []):
             print(f"note: {note}", file=sys.stderr)
         print(f"\nreport: {out / 'report.html'}")

@@ -194,6 +194,41 @@ class WindowNet(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------------- forecaster
+class WindowDataset:
+    """Training windows cut from the series on demand (a lazy dataset for :func:`tsrnn.nn.fit_module`).
+
+    Holds the scaled rows of each series once and an ``(n_windows, 2)`` index of ``(series, start)``;
+    ``take(indices)`` cuts just those windows and returns ``(z, xf, target, series)`` (or the columns chosen by
+    :meth:`select`), equal to what :func:`tsrnn.features.make_windows` would give for them. Memory is the data
+    plus 16 bytes per window, instead of ``window + horizon`` values per window.
+    """
+
+    def __init__(self, rows, index, window, horizon, centred, cols=(0, 1, 2, 3)):
+        self.rows, self.index, self.window, self.horizon = rows, np.asarray(index, dtype=np.int64), window, horizon
+        self.centred, self.cols = centred, tuple(cols)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def select(self, cols) -> WindowDataset:
+        return WindowDataset(self.rows, self.index, self.window, self.horizon, self.centred, cols)
+
+    def take(self, idx) -> tuple:
+        w, H = self.window, self.horizon
+        sel = self.index[np.asarray(idx)]
+        block = np.stack([self.rows[i][j:j + w + H] for i, j in sel]) if len(sel) else np.empty((0, w + H, 1))
+        Z, Y = block[:, :w], block[:, w:]
+        Zc, target = self.centred(Z, Y)
+        parts = (Zc.astype(np.float32), Y[:, :, 1:].reshape(len(Y), -1).astype(np.float32),
+                 target.astype(np.float32), sel[:, 0])
+        return tuple(parts[c] for c in self.cols)
+
+    def column(self, c: int, chunk: int = 4096) -> np.ndarray:
+        """One column over all windows, built chunk by chunk."""
+        return np.concatenate([self.take(np.arange(a, min(a + chunk, len(self))))[self.cols.index(c)]
+                               for a in range(0, len(self), chunk)])
+
+
 class RNNForecaster(BaseForecaster):
     r"""Global recurrent forecaster: one network trained on the windows of every series of the panel.
 
@@ -366,26 +401,25 @@ class RNNForecaster(BaseForecaster):
 
     # ------------------------------------------------------------------ fit
     def _windows(self, panel):
-        """Training and validation arrays ``(z, xf, y)`` over all series, plus each window's series index."""
+        """Training and validation :class:`WindowDataset`\\ s over all series (windows are cut per batch)."""
         w, H = self._window(), self._out_steps()
-        tr, va = [], []
+        rows, tr, va = [], [], []
         for i, s in enumerate(panel.series):
-            Z, Y = make_windows(self._rows(s), w, H)
-            Zc, target = self._centred(Z, Y)
-            parts = (Zc.astype(np.float32), Y[:, :, 1:].reshape(len(Y), -1).astype(np.float32),
-                     target.astype(np.float32), np.full(len(Y), i))
-            m = len(Z)
+            r = self._rows(s)
+            rows.append(r)
+            m = len(r) - w - H + 1
+            if m < 1:
+                continue
             n_val = int(round(self.validation_size * m)) if self.validation_size else 0
             n_val = min(n_val, m - 1) if m > 1 else 0
-            # training windows whose targets end before the first validation target (no overlap)
-            n_tr = m - n_val - (H - 1 if n_val else 0)
-            n_tr = max(n_tr, 1)
+            n_tr = max(m - n_val - (H - 1 if n_val else 0), 1)  # no target overlap with validation
             lo = 0 if self.max_windows is None else max(0, n_tr - int(self.max_windows))
-            tr.append(tuple(p[lo:n_tr] for p in parts))
+            tr.append(np.column_stack([np.full(n_tr - lo, i), np.arange(lo, n_tr)]))
             if n_val:
-                va.append(tuple(p[m - n_val:] for p in parts))
-        cat = lambda rows: tuple(np.concatenate(c) for c in zip(*rows)) if rows else None  # noqa: E731
-        return cat(tr), cat(va)
+                va.append(np.column_stack([np.full(n_val, i), np.arange(m - n_val, m)]))
+        index = lambda parts: np.concatenate(parts) if parts else np.empty((0, 2), dtype=np.int64)  # noqa: E731
+        return (WindowDataset(rows, index(tr), w, H, self._centred),
+                WindowDataset(rows, index(va), w, H, self._centred) if va else None)
 
     def _fit_panel(self, panel) -> None:
         head = self._head()
@@ -403,7 +437,7 @@ class RNNForecaster(BaseForecaster):
                 self.module_ = WindowNet(cell, 1 + k, int(self.hidden_size), int(self.num_layers),
                                          float(self.dropout), H, k, head.n_out, dict(self.cell_options or {}))
             self.optimizer_state_ = None
-            self.head_state_ = head.setup(train[2])  # a warm start keeps the head's state (e.g. the bins)
+            self.head_state_ = head.setup(train.column(2))  # a warm start keeps the head's state (e.g. the bins)
         self.config_ = config
 
         def loss_fn(module, batch):  # batch: (z, y) or, with regressors, (z, xf, y)
@@ -411,7 +445,8 @@ class RNNForecaster(BaseForecaster):
 
         cols = [0, 1, 2] if k else [0, 2]
         self.history_ = fit_module(
-            self.module_, [train[c] for c in cols], [valid[c] for c in cols] if valid else None, loss_fn=loss_fn, max_epochs=int(self.max_epochs),
+            self.module_, train.select(cols), valid.select(cols) if valid else None, loss_fn=loss_fn,
+            max_epochs=int(self.max_epochs),
             batch_size=int(self.batch_size), lr=float(self.lr), clip_grad_norm=self.clip_grad_norm,
             patience=self.patience, lr_schedule=self.lr_schedule, random_state=seed + 1, device=self.device,
             optimizer_state=self.optimizer_state_, progress=self.progress, desc=f"RNNForecaster({cell})")

@@ -141,7 +141,9 @@ def fit_module(
     ----------
     module : nn.Module
         Trained in place, moved to ``device`` (left there; call ``module.cpu()`` to persist).
-    train : tuple of arrays/tensors with the same first dimension ``n``
+    train : tuple of arrays/tensors with the same first dimension ``n``, or a lazy dataset
+        An object with ``__len__`` and ``take(indices) -> tuple of arrays`` builds each mini-batch on demand
+        (e.g. :class:`tsrnn.models.rnn.WindowDataset`), so training memory does not grow with the data.
         One mini-batch is the tuple of those rows, e.g. ``(x (n, window, features), target (n, h))``.
     valid : tuple like ``train``, optional
         Held-out rows (the last windows of each series); when given the loop stops after ``patience`` epochs
@@ -175,9 +177,14 @@ def fit_module(
     """
     dev = resolve_device(device)
     module.to(dev)
-    train_t = _to_tensors(train, dev)
-    valid_t = _to_tensors(valid, dev)
-    n = len(train_t[0])
+    # a lazy dataset (``__len__`` + ``take(indices) -> arrays``) builds each batch when it is needed, so memory
+    # does not grow with the number of windows; arrays and tensors are moved to the device once
+    lazy = hasattr(train, "take")
+    train_t = None if lazy else _to_tensors(train, dev)
+    valid_t = valid if hasattr(valid, "take") else _to_tensors(valid, dev)
+    if hasattr(valid_t, "take") and len(valid_t) == 0:
+        valid_t = ()
+    n = len(train) if lazy else len(train_t[0])
     if n == 0:
         raise ValueError("fit_module: the training set is empty")
     loss_fn = loss_fn or _default_loss
@@ -213,7 +220,8 @@ def fit_module(
             total, count = 0.0, 0
             for start in range(0, n, batch_size):
                 idx = perm[start:start + batch_size]
-                batch = tuple(t[idx] for t in train_t)
+                batch = (_to_tensors(train.take(idx.cpu().numpy()), dev) if lazy
+                         else tuple(t[idx] for t in train_t))
                 try:
                     with autocast():
                         loss = loss_fn(module, batch)
@@ -286,10 +294,13 @@ def fit_module(
 @torch.no_grad()
 def _evaluate(module, data, loss_fn, batch_size, autocast) -> float:
     module.eval()
-    n = len(data[0])
+    lazy = hasattr(data, "take")
+    n = len(data) if lazy else len(data[0])
+    device = next(module.parameters()).device
     total = 0.0
     for start in range(0, n, batch_size):
-        batch = tuple(t[start:start + batch_size] for t in data)
+        batch = (_to_tensors(data.take(np.arange(start, min(n, start + batch_size))), device) if lazy
+                 else tuple(t[start:start + batch_size] for t in data))
         with autocast():
             total += float(loss_fn(module, batch)) * len(batch[0])
     module.train()
