@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,8 @@ from .registry import NAB_LABELS, NAB_WINDOWS, nab_file
 __all__ = ["load_nab", "nab_names"]
 
 _WINDOW_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+# "<category>/<file>.csv" with plain names (no blanks, no empty stem), as in NAB's own label files
+_KEY = re.compile(r"[A-Za-z0-9_\-]+/[A-Za-z0-9_\-][A-Za-z0-9_.\-]*\.csv")
 
 
 def _read_json(file, data_home, download_if_missing) -> dict:
@@ -23,7 +26,7 @@ def _read_json(file, data_home, download_if_missing) -> dict:
         out = json.load(f)
     if not isinstance(out, dict) or not all(isinstance(k, str) and isinstance(v, list) for k, v in out.items()):
         raise DatasetFormatError(f"{path}: a NAB label file must map file names to lists")
-    bad = [k for k in out if k.count("/") != 1 or not k.endswith(".csv") or k.startswith("/") or ".." in k]
+    bad = [k for k in out if not _KEY.fullmatch(k) or ".." in k]
     if bad:
         raise DatasetFormatError(f"{path}: keys must be '<category>/<file>.csv', got {bad[:3]}")
     return out
