@@ -77,18 +77,7 @@ def greedy(step: StepFn, state: Any, start, max_len: int, eos: int | None = None
     tokens : LongTensor ``(N, max_len)``
     log_prob : Tensor ``(N,)``, ``Σ_t log p(y_t | y_<t)`` under the model.
     """
-    tok = _start(start)
-    n = tok.shape[0]
-    logp = torch.zeros(n)
-    finished = torch.zeros(n, dtype=torch.bool)
-    out = []
-    for _ in range(max_len):
-        logits, state = step(tok, state)
-        lp = torch.log_softmax(logits.float(), dim=-1)
-        tok = lp.argmax(dim=-1)
-        tok, logp, finished = _finish(tok, logp, lp.gather(1, tok[:, None]).squeeze(1), finished, eos)
-        out.append(tok)
-    return torch.stack(out, dim=1), logp
+    return sample(step, state, start, max_len, temperature=0.0, eos=eos)  # the zero-temperature limit
 
 
 def top_k_top_p_filter(logits: torch.Tensor, top_k: int | None = None, top_p: float | None = None) -> torch.Tensor:
