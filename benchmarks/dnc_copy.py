@@ -26,20 +26,9 @@ from torch import nn
 from tqdm import tqdm
 
 from tsrnn.nn import DNC
+from tsrnn.nn.training import copy_task
 
 RESULTS = Path(__file__).parent / "results"
-
-
-def copy_batch(g: torch.Generator, batch: int, length: int, bits: int):
-    """Inputs ``(batch, 2L+1, bits+1)``, targets ``(batch, 2L+1, bits)`` and the slice of the output phase."""
-    seq = torch.randint(0, 2, (batch, length, bits), generator=g).float()
-    T = 2 * length + 1
-    x = torch.zeros(batch, T, bits + 1)
-    x[:, :length, :bits] = seq
-    x[:, length, bits] = 1
-    y = torch.zeros(batch, T, bits)
-    y[:, length + 1:] = seq
-    return x, y, slice(length + 1, T)
 
 
 class Model(nn.Module):
@@ -80,7 +69,7 @@ def run(cfg: dict) -> dict:
     while done < cfg["iters"] and time.perf_counter() - t0 < cfg["max_train_s"]:
         done += 1
         length = int(torch.randint(1, cfg["train_max"] + 1, (1,), generator=g))
-        x, y, out = copy_batch(g, cfg["batch"], length, cfg["bits"])
+        x, y, out = copy_task(g, cfg["batch"], length, cfg["bits"])
         x, y = x.to(dev), y.to(dev)
         loss = nn.functional.binary_cross_entropy_with_logits(model(x)[:, out], y[:, out])
         opt.zero_grad()
@@ -92,7 +81,7 @@ def run(cfg: dict) -> dict:
     test_g = torch.Generator().manual_seed(10_000 + cfg["seed"])
     with torch.no_grad():
         for length in cfg["test_lengths"]:
-            x, y, out = copy_batch(test_g, cfg["n_test"], length, cfg["bits"])
+            x, y, out = copy_task(test_g, cfg["n_test"], length, cfg["bits"])
             pred = (model(x.to(dev)) > 0).float().cpu()
             errors[length] = float((pred[:, out] != y[:, out]).sum() / cfg["n_test"])
     return {**cfg, "params": n_params(model), "train_s": train_s, "iters_done": done, "errors": errors}

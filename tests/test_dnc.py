@@ -12,6 +12,7 @@ from torch import nn
 
 from tsrnn.nn import DNC
 from tsrnn.nn.dnc import DNCState, allocation_weights, content_weights, update_link
+from tsrnn.nn.training import copy_task
 
 
 def _allocation_reference(u):
@@ -132,18 +133,6 @@ def test_round_trip_predicts_identically():
     torch.testing.assert_close(again(x)[0], m(x)[0], rtol=0, atol=0)
 
 
-def _copy_batch(g, batch, length, bits):
-    """Copy task: ``length`` random bit vectors, a delimiter flag, then the same vectors are to be output."""
-    seq = torch.randint(0, 2, (batch, length, bits), generator=g).float()
-    T = 2 * length + 1
-    x = torch.zeros(batch, T, bits + 1)
-    x[:, :length, :bits] = seq
-    x[:, length, bits] = 1
-    y = torch.zeros(batch, T, bits)
-    y[:, length + 1:] = seq
-    return x, y, slice(length + 1, T)
-
-
 def test_learns_a_small_copy_task():
     torch.manual_seed(0)
     bits, hidden = 4, 32
@@ -155,13 +144,13 @@ def test_learns_a_small_copy_task():
 
     def bit_errors():
         with torch.no_grad():
-            x, y, out = _copy_batch(torch.Generator().manual_seed(99), 200, 3, bits)
+            x, y, out = copy_task(torch.Generator().manual_seed(99), 200, 3, bits)
             pred = (head(core(x)[0]) > 0).float()
             return float((pred[:, out] != y[:, out]).sum() / 200)
 
     before = bit_errors()
     for _ in range(400):
-        x, y, out = _copy_batch(g, 16, int(torch.randint(1, 4, (1,), generator=g)), bits)
+        x, y, out = copy_task(g, 16, int(torch.randint(1, 4, (1,), generator=g)), bits)
         loss = nn.functional.binary_cross_entropy_with_logits(head(core(x)[0])[:, out], y[:, out])
         opt.zero_grad()
         loss.backward()

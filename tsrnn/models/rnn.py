@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..base import BaseForecaster, gaussian_intervals
+from ..base import BaseForecaster, gaussian_intervals, quantile_intervals
 from ..features import make_windows
 from ..nn.recurrent import CELL_NAMES, RNN
 from ..nn.training import fit_module, seed_from, seeded
@@ -522,11 +522,7 @@ class RNNForecaster(BaseForecaster):
                 results.append((m, {}))
                 continue
             if draws is not None:
-                iv = {}
-                for lv in levels:
-                    a = (1 - lv / 100) / 2
-                    lo, hi = np.quantile(draws[i], [a, 1 - a], axis=0)
-                    iv[lv] = (loc + scale * lo, loc + scale * hi)
+                iv = quantile_intervals(draws[i], levels, loc, scale)
             else:
                 if self.sigma_ is None:
                     self.sigma_ = self._residual_sigma(panel, head)

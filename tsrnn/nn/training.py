@@ -307,6 +307,23 @@ def _evaluate(module, data, loss_fn, batch_size, autocast) -> float:
     return total / n
 
 
+def copy_task(generator: torch.Generator, batch: int, length: int, bits: int):
+    """The copy task (Graves et al. 2014): ``length`` random bit vectors, a delimiter flag, then the same vectors
+    are to be output.
+
+    Returns inputs ``(batch, 2 length + 1, bits + 1)``, targets ``(batch, 2 length + 1, bits)`` and the slice of
+    the output phase.
+    """
+    seq = torch.randint(0, 2, (batch, length, bits), generator=generator).float()
+    T = 2 * length + 1
+    x = torch.zeros(batch, T, bits + 1)
+    x[:, :length, :bits] = seq
+    x[:, length, bits] = 1
+    y = torch.zeros(batch, T, bits)
+    y[:, length + 1:] = seq
+    return x, y, slice(length + 1, T)
+
+
 def adding_problem(n: int, length: int = 100, random_state=None) -> tuple[np.ndarray, np.ndarray]:
     r"""The adding problem of Hochreiter & Schmidhuber (1997), in the form of Le, Jaitly & Hinton (2015).
 
