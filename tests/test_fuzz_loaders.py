@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tsrnn.datasets import _fetch, load_m4, load_mitbih, load_nab, load_ucr
@@ -148,6 +148,7 @@ _NAB_LAB = '{\n "realKnownCause/fuzz.csv": [\n  "2014-01-01 03:00:00"\n ]\n}\n'
 @FUZZ
 @given(csv=contents(_NAB_CSV), win=st.one_of(st.just(_NAB_WIN.encode()), contents(_NAB_WIN)),
        lab=st.one_of(st.just(_NAB_LAB.encode()), contents(_NAB_LAB)), resample=st.sampled_from([None, "auto", "1h"]))
+@example(csv=b"", win=b'{"0/0.csv":[[""]]}', lab=_NAB_LAB.encode(), resample=None)  # a listed file that is absent
 def test_fuzz_nab(fake_mirror, no_checksums, csv, win, lab, resample):
     _write(fake_mirror / "anomaly/nab/data" / _NAB_KEY, csv)
     _write(fake_mirror / "anomaly/nab/combined_windows.json", win)

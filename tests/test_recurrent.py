@@ -52,7 +52,7 @@ def test_eager_unroll_equals_fused_torch(cell, layers, bidir):
 def test_custom_cells_unroll_step_by_step(cell):
     torch.manual_seed(1)
     rnn = RNN(cell, 3, 4)
-    assert rnn.impl == "eager"
+    assert rnn.impl == "bptt"
     x = torch.randn(2, 6, 3)
     out, state = rnn(x)
     c = rnn.cells[0]
@@ -80,7 +80,7 @@ def test_errors_and_options():
     with pytest.raises(ValueError, match="expected input of shape"):
         RNN("gru", 2, 3)(torch.randn(4, 5, 3))
     r = RNN("lstm", 2, 3, peephole=True)  # an option moves the LSTM off the fused path
-    assert r.impl == "eager" and r.cells[0].peephole
+    assert r.impl == "bptt" and r.cells[0].peephole
 
 
 def test_pickles_and_dropout_between_layers():

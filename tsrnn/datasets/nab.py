@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from ._fetch import DatasetFormatError, fetch, parsing
+from ._fetch import DatasetFormatError, DatasetNotFoundError, fetch, parsing
 from .registry import NAB_LABELS, NAB_WINDOWS, nab_file
 
 __all__ = ["load_nab", "nab_names"]
@@ -133,7 +133,10 @@ def load_nab(
     points = _read_json(NAB_LABELS, data_home, download_if_missing) if return_labels else {}
     for key in chosen:
         uid = key[: -len(".csv")]
-        path = fetch(nab_file(key), data_home, download_if_missing)
+        try:
+            path = fetch(nab_file(key), data_home, download_if_missing)
+        except DatasetNotFoundError as e:  # say where the name came from: it may be a typo in the windows file
+            raise DatasetNotFoundError(f"{e} (series {key!r} is listed in combined_windows.json)") from None
         with parsing(path, "NAB data file (csv with columns timestamp, value)"):
             raw = pd.read_csv(path)
             df = pd.DataFrame({"unique_id": uid, "ds": pd.to_datetime(raw["timestamp"]).astype("datetime64[ns]"),

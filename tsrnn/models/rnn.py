@@ -204,19 +204,26 @@ class WindowDataset:
     """
 
     def __init__(self, rows, index, window, horizon, centred, cols=(0, 1, 2, 3)):
-        self.rows, self.index, self.window, self.horizon = rows, np.asarray(index, dtype=np.int64), window, horizon
+        self.index, self.window, self.horizon = np.asarray(index, dtype=np.int64), window, horizon
         self.centred, self.cols = centred, tuple(cols)
+        if isinstance(rows, tuple):  # (flat, offsets) shared by select()
+            self.flat, self.offsets = rows
+        else:  # all series' rows in one array, so that a batch is one gather instead of a loop over windows
+            rows = [np.asarray(r, dtype=np.float64) for r in rows]
+            self.offsets = np.cumsum([0] + [len(r) for r in rows[:-1]]).astype(np.int64)
+            self.flat = np.concatenate(rows) if rows else np.empty((0, 1))
 
     def __len__(self) -> int:
         return len(self.index)
 
     def select(self, cols) -> WindowDataset:
-        return WindowDataset(self.rows, self.index, self.window, self.horizon, self.centred, cols)
+        return WindowDataset((self.flat, self.offsets), self.index, self.window, self.horizon, self.centred, cols)
 
     def take(self, idx) -> tuple:
         w, H = self.window, self.horizon
-        sel = self.index[np.asarray(idx)]
-        block = np.stack([self.rows[i][j:j + w + H] for i, j in sel]) if len(sel) else np.empty((0, w + H, 1))
+        sel = self.index[np.asarray(idx, dtype=np.int64)]
+        start = self.offsets[sel[:, 0]] + sel[:, 1]
+        block = self.flat[start[:, None] + np.arange(w + H)]  # (B, w + H, 1 + k)
         Z, Y = block[:, :w], block[:, w:]
         Zc, target = self.centred(Z, Y)
         parts = (Zc.astype(np.float32), Y[:, :, 1:].reshape(len(Y), -1).astype(np.float32),

@@ -8,8 +8,12 @@ r"""The recurrent layer: a cell unrolled over time (back-propagation through tim
 
 Plain Elman, LSTM (also LSTM-b) and GRU cells run on PyTorch's fused ``nn.RNN``/``nn.LSTM``/``nn.GRU`` (cuDNN on a
 GPU). The other cells (peephole LSTM, LSTM-f/-i/-o, MUT1–3) run as a Python loop over time: the input terms of all
-steps are one matrix product (``cell.project``), the loop does only the recurrent part (``cell.step``), optionally
-compiled with ``torch.compile``. ``cell="dnc"`` builds :class:`tsrnn.nn.DNC`.
+steps are one matrix product (``cell.project``), the loop does only the recurrent part. By default
+(``impl="bptt"``) that loop and its backward pass are written out by hand (:mod:`tsrnn.nn._bptt`: no autograd
+bookkeeping per step, the recurrence-free factors and the weight gradients computed for all steps at once);
+``impl="eager"`` lets autograd record ``cell.step`` (the reference, and the path for double backward), and
+``impl="compiled"`` runs that step under ``torch.compile``. The loop always runs in float32 (or the input's
+float64), also under mixed-precision autocast. ``cell="dnc"`` builds :class:`tsrnn.nn.DNC`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ._bptt import supports_bptt_class, unroll_bptt
 from .cells import CELLS, LSTMCell
 
 __all__ = ["RNN", "input_gradient_norms", "CELL_NAMES"]
@@ -38,9 +43,10 @@ class RNN(nn.Module):
         A second stack reads the sequence backwards; outputs are concatenated ``[forward, backward]``.
     dropout : float, default 0.0
         Dropout on the outputs of every layer but the last (as ``torch.nn.LSTM``).
-    impl : {"auto", "fused", "eager", "compiled"}, default "auto"
-        ``"auto"`` uses the fused PyTorch module where the cell allows it, else the eager loop; ``"compiled"``
-        runs the loop's step under ``torch.compile``.
+    impl : {"auto", "fused", "bptt", "eager", "compiled"}, default "auto"
+        ``"auto"`` uses the fused PyTorch module where the cell allows it, else the hand-written BPTT loop
+        (``"bptt"``); ``"eager"`` is autograd through the Python loop; ``"compiled"`` runs the loop's step under
+        ``torch.compile``.
     **cell_options
         Passed to the cell (e.g. ``peephole=True``), or to :class:`tsrnn.nn.DNC` for ``cell="dnc"``
         (``memory_size``, ``word_size``, ``read_heads``).
@@ -56,8 +62,8 @@ class RNN(nn.Module):
         cell = str(cell).lower()
         if cell not in CELL_NAMES:
             raise ValueError(f"RNN: unknown cell {cell!r}; choose one of {CELL_NAMES}")
-        if impl not in ("auto", "fused", "eager", "compiled"):
-            raise ValueError(f"RNN: impl must be 'auto', 'fused', 'eager' or 'compiled', got {impl!r}")
+        if impl not in ("auto", "fused", "bptt", "eager", "compiled"):
+            raise ValueError(f"RNN: impl must be 'auto', 'fused', 'bptt', 'eager' or 'compiled', got {impl!r}")
         self.cell_name, self.input_size, self.hidden_size = cell, int(input_size), int(hidden_size)
         self.num_layers, self.bidirectional, self.dropout = int(num_layers), bool(bidirectional), float(dropout)
         self.num_directions = 2 if self.bidirectional else 1
@@ -65,7 +71,10 @@ class RNN(nn.Module):
         fusable = cell in _FUSED and not cell_options
         if impl == "fused" and not fusable:
             raise ValueError(f"RNN: cell {cell!r} with options {cell_options} has no fused PyTorch module")
-        self.impl = ("fused" if fusable else "eager") if impl == "auto" else impl
+        if impl == "bptt" and not (cell in CELLS and supports_bptt_class(CELLS[cell][0])):
+            raise ValueError(f"RNN: cell {cell!r} has no hand-written BPTT; use impl='eager'")
+        manual = cell in CELLS and supports_bptt_class(CELLS[cell][0])
+        self.impl = ("fused" if fusable else "bptt" if manual else "eager") if impl == "auto" else impl
         self.state_is_tuple = cell in ("lstm", "lstm_b") or (cell in CELLS and CELLS[cell][0] is LSTMCell)
         if cell == "dnc":
             if self.num_layers != 1 or self.bidirectional:
@@ -114,11 +123,28 @@ class RNN(nn.Module):
                 f"num_layers={self.num_layers}, bidirectional={self.bidirectional}")
 
     def _unroll(self, idx: int, x: Tensor, state, reverse: bool):
-        cell, step = self.cells[idx], self._step_fns()[idx]
+        cell = self.cells[idx]
         xp = cell.project(x)
-        if state is None:
-            state = cell.init_state(x.shape[0], x)
-        T = x.shape[1]
+        # the recurrence runs in float32 under autocast: low-precision states drift over many steps, and the
+        # cells mix their float32 parameters with the projections
+        with torch.autocast(x.device.type, enabled=False):
+            xp = xp.float() if xp.dtype in (torch.float16, torch.bfloat16) else xp
+            if state is None:
+                state = cell.init_state(x.shape[0], xp)
+            elif self.state_is_tuple:
+                state = tuple(s.to(xp.dtype) for s in state)
+            else:
+                state = state.to(xp.dtype)
+            if self.impl == "bptt":
+                if reverse:
+                    out, state = unroll_bptt(cell, xp.flip(1), state)
+                    return out.flip(1), state
+                return unroll_bptt(cell, xp, state)
+            return self._loop(idx, xp, state, reverse)
+
+    def _loop(self, idx: int, xp: Tensor, state, reverse: bool):
+        step = self._step_fns()[idx]
+        T = xp.shape[1]
         outs = [None] * T
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
             state = step(xp[:, t], state)
