@@ -17,7 +17,7 @@ import datetime as dt
 import platform
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -121,12 +121,35 @@ def gradient_profile(T, device, seed=0):
     return out
 
 
-def _run(tasks, jobs):
+def _run(tasks, jobs, partial=None):
+    """Run the tasks; with ``partial`` (a JSON-lines file) each result is appended as it finishes and the results
+    already there are reused, so that a run cut off by a time limit resumes where it stopped."""
+    import json
+
+    done = {}
+    if partial and Path(partial).exists():
+        for line in Path(partial).read_text().splitlines():
+            r = json.loads(line)
+            done[(r["kind"], r["arch"], r["seed"])] = r
+    key = lambda fn, a: ("adding" if fn is _adding_task else "m4", a[0], a[1])  # noqa: E731
+    todo = [(fn, a) for fn, a in tasks if key(fn, a) not in done]
+
+    def keep(fn, a, r):
+        r = dict(r, kind=key(fn, a)[0])
+        done[key(fn, a)] = r
+        if partial:
+            with open(partial, "a") as fh:
+                fh.write(json.dumps(r) + "\n")
+
     if jobs <= 1:
-        return [fn(*a) for fn, a in tasks]
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as ex:
-        futs = [ex.submit(fn, *a) for fn, a in tasks]
-        return [f.result() for f in futs]
+        for fn, a in todo:
+            keep(fn, a, fn(*a))
+    else:
+        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as ex:
+            futs = {ex.submit(fn, *a): (fn, a) for fn, a in todo}
+            for f in as_completed(futs):
+                keep(*futs[f], f.result())
+    return [done[key(fn, a)] for fn, a in tasks]
 
 
 def main():
@@ -141,6 +164,7 @@ def main():
     ap.add_argument("--m4-epochs", type=int, default=15)
     ap.add_argument("--skip-m4", action="store_true")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "cell_zoo.md"))
+    ap.add_argument("--partial", help="JSON-lines file of finished runs: appended to, and reused on a rerun")
     args = ap.parse_args()
     import pandas as pd
     import torch
@@ -151,8 +175,8 @@ def main():
     if not args.skip_m4:
         tasks += [(_m4_task, (arch, s, args.m4_series, args.m4_epochs, args.device)) for arch in ARCHS.values()
                   for s in range(args.seeds)]
-    res = _run(tasks, args.jobs)
-    add = pd.DataFrame([r for r in res if "final" in r])
+    res = _run(tasks, args.jobs, args.partial)
+    add = pd.DataFrame([r for r in res if r.get("kind", "adding" if "final" in r else "m4") == "adding"])
     names = {v: k for k, v in ARCHS.items()}
     add["name"] = add.arch.map(names)
     a = add.groupby("name", sort=False).agg(final_mse=("final", "mean"), final_sd=("final", "std"),
@@ -166,7 +190,8 @@ def main():
              f"{platform.python_version()}; device {args.device}"
              + (f" ({torch.cuda.get_device_name()})" if args.device.startswith("cuda") else "")
              + f"; {args.jobs} worker processes, 1 torch thread each; total {time.perf_counter() - t0:.0f} s",
-             "- timings on a shared machine: noisy.", "",
+             f"- machine: {platform.node() or '?'}, {__import__('os').cpu_count()} CPUs; timings are wall seconds of one "
+             "worker process among several, so noisy.", "",
              f"## 1. Adding problem, T = {args.T}: {args.steps} Adam steps (lr 1e-2, batch 64, hidden {args.hidden}, clipping 1), "
              f"{args.seeds} seeds", "Mean predictor: MSE 0.167. 'solved' = seeds whose test MSE got below 0.05.", "",
              "| cell | final test MSE (mean ± sd) | best MSE | solved | median steps to < 0.05 | s per run | rank |",
