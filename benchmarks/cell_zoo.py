@@ -121,6 +121,26 @@ def gradient_profile(T, device, seed=0):
     return out
 
 
+def plot_profile(prof, png):
+    """Semilog plot of each cell's ||dL/dx_t|| / ||dL/dx_T|| against t; returns the PNG's path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for n, g in prof.items():
+        ax.semilogy(np.arange(1, len(g) + 1), g, label=n)
+    ax.set_xlabel("time step t (loss at t = T)")
+    ax.set_ylabel("||dL/dx_t|| / ||dL/dx_T||")
+    ax.set_title(f"Vanishing gradient at initialisation, T = {len(next(iter(prof.values())))}")
+    ax.legend(ncol=2, fontsize=7)
+    fig.tight_layout()
+    fig.savefig(png, dpi=100)
+    plt.close(fig)
+    return Path(png)
+
+
 def _run(tasks, jobs, partial=None):
     """Run the tasks; with ``partial`` (a JSON-lines file) each result is appended as it finishes and the results
     already there are reused, so that a run cut off by a time limit resumes where it stopped."""
@@ -223,20 +243,7 @@ def main():
     for n, g in prof.items():
         lines.append(f"| {n} | {g[-11]:.2e} | {g[max(0, len(g) - 51)]:.2e} | {g[0]:.2e} |")
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for n, g in prof.items():
-            ax.semilogy(np.arange(1, len(g) + 1), g, label=n)
-        ax.set_xlabel("time step t (loss at t = T)")
-        ax.set_ylabel("||dL/dx_t|| / ||dL/dx_T||")
-        ax.legend(ncol=2, fontsize=7)
-        png = Path(args.out).with_suffix(".png")
-        fig.tight_layout()
-        fig.savefig(png, dpi=100)
+        png = plot_profile(prof, Path(args.out).with_suffix(".png"))
         lines += ["", f"![gradient norm per step]({png.name})"]
     except Exception as e:  # plotting is optional
         lines += ["", f"(plot failed: {e})"]
