@@ -38,14 +38,14 @@ H, M = 48, 24
 ANCHORS = {"Theta (M4 organisers)": (None, None, 1.006), "ES-RNN, M4 winner (organisers)": (9.328, 0.893, 0.440)}
 
 
-NET = dict(hidden_size=48, window=72, max_windows=24, lr=3e-3)  # set from the command line
+NET = dict(hidden_size=48, window=72, max_windows=24, lr=3e-3, scaler="window", patience=3)  # from the command line
 
 
 def rnn(cell, device, epochs, seed=0, season_length=M):
     # sized for 2 heavily shared CPU cores: the 24 most recent windows per series, 3 days of input, one 48-step
     # MIMO output
-    return RNNForecaster(cell=cell, num_layers=1, strategy="mimo", horizon=H, scaler="window", loss="mae",
-                         max_epochs=epochs, batch_size=128, validation_size=0.1, patience=3,
+    return RNNForecaster(cell=cell, num_layers=1, strategy="mimo", horizon=H, loss="mae",
+                         max_epochs=epochs, batch_size=128, validation_size=0.1,
                          season_length=season_length, device=device, random_state=seed, **NET)
 
 

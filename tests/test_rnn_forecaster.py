@@ -235,3 +235,24 @@ def test_streaming_windows_equal_materialised_windows_and_training_is_unchanged(
     a = RNNForecaster(window=12, max_epochs=2, random_state=0).fit(panel).predict(3)
     b = RNNForecaster(window=12, max_epochs=2, random_state=0).fit(panel).predict(3)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_log_scaler_is_scale_free_and_maps_back_with_exp():
+    """scaler='log': multiplying a series by 1000 multiplies forecasts and interval bounds by 1000 (the network
+    sees log ratios only); bounds are asymmetric around the forecast; non-positive series are refused by name."""
+    g = np.random.default_rng(0)
+    t = np.arange(400)
+    y = 50 * np.exp(0.002 * t) * (1 + 0.3 * np.sin(2 * np.pi * t / 24)) * np.exp(g.normal(0, 0.02, 400))
+    idx = pd.date_range("2021-01-01", periods=400, freq="h")
+    kw = dict(scaler="log", window=48, season_length=24, max_epochs=15, lr=3e-3, random_state=0)
+    fc1 = RNNForecaster(**kw).fit(pd.Series(y, index=idx)).predict(24, level=[80])
+    fc2 = RNNForecaster(**kw).fit(pd.Series(1000 * y, index=idx)).predict(24, level=[80])
+    np.testing.assert_allclose(fc2.to_numpy(), 1000 * fc1.to_numpy(), rtol=1e-4)
+    truth = 50 * np.exp(0.002 * (t[-1] + 1 + np.arange(24))) * (1 + 0.3 * np.sin(2 * np.pi * (400 + np.arange(24)) / 24))
+    assert np.mean(np.abs(fc1["RNNForecaster"].to_numpy() / truth - 1)) < 0.05
+    lo, m, hi = (fc1[c].to_numpy() for c in ("RNNForecaster-lo-80", "RNNForecaster", "RNNForecaster-hi-80"))
+    assert (lo < m).all() and (m < hi).all() and ((hi - m) > (m - lo)).all()  # exp stretches the upper side
+    bad = pd.DataFrame({"unique_id": ["ok"] * 100 + ["neg"] * 100, "ds": list(idx[:100]) * 2,
+                        "y": np.r_[np.full(100, 5.0), np.linspace(-1, 1, 100)]})
+    with pytest.raises(ValueError, match="'neg'.*positive"):
+        RNNForecaster(scaler="log", window=24, max_epochs=1).fit(bad)

@@ -87,27 +87,39 @@ def test_categorical_token_step_decoding():
 
 
 @pytest.mark.slow
-def test_learned_attention_copies_the_right_position():
-    """Output t copies input x_t (inputs carry a one-hot position): attention on position t must exceed 0.8."""
-    S = 8
-    with seeded(0):
-        m = Seq2Seq(1 + S, 1, 24, cell="gru", attention="general")
-    g = torch.Generator().manual_seed(0)
+def test_learned_attention_finds_the_marked_position():
+    """One of S = 10 inputs carries a marker; the decoder must output that input's value twice. Attention learns to
+    read the marked position: in at least 2 of 3 seeds more than 0.8 of its weight lies there, and never less than
+    3x the uniform 1/S. (A GRU can also latch the marked value in its state, which one seed in four did in trials,
+    hence the majority; an earlier version of this test, copying position t at step t, learnt attention in one
+    seed of three and passed by luck.)"""
+    S, n_ok, weights = 10, 0, []
+    for seed in range(3):
+        with seeded(seed):
+            m = Seq2Seq(2, 1, 24, cell="gru", attention="general")
+        g = torch.Generator().manual_seed(seed)
 
-    def data(n):
-        v = torch.randn(n, S, 1, generator=g)
-        return torch.cat([v, torch.eye(S).expand(n, S, S)], -1), v
+        def data(n, g=g):
+            v = torch.randn(n, S, 1, generator=g)
+            pos = torch.randint(0, S, (n,), generator=g)
+            mark = torch.nn.functional.one_hot(pos, S).float().unsqueeze(-1)
+            return torch.cat([v, mark], -1), v[torch.arange(n), pos].unsqueeze(1).expand(n, 2, 1).contiguous(), pos
 
-    def loss_fn(mod, b):
-        xb, yb = b
-        return torch.nn.functional.mse_loss(mod(xb, S, torch.zeros(len(xb), 1), yb)[0], yb)
+        def loss_fn(mod, b):
+            xb, yb = b
+            return torch.nn.functional.mse_loss(mod(xb, 2, torch.zeros(len(xb), 1), yb)[0], yb)
 
-    fit_module(m, data(2048), loss_fn=loss_fn, max_epochs=12, batch_size=64, lr=1e-2, random_state=0, device="cpu",
-               patience=None, lr_schedule=None)
-    with torch.no_grad():
-        _, w = m(data(256)[0], S, torch.zeros(256, 1))
-    on_target = w[:, torch.arange(S), torch.arange(S)]
-    assert on_target.mean() > 0.8, on_target.mean(0)
+        x, y, _ = data(2048)
+        fit_module(m, (x, y), loss_fn=loss_fn, max_epochs=8, batch_size=64, lr=1e-2, random_state=seed,
+                   device="cpu", patience=None, lr_schedule=None)
+        with torch.no_grad():
+            xt, yt, pos = data(256)
+            out, w = m(xt, 2, torch.zeros(256, 1))
+        assert torch.nn.functional.mse_loss(out, yt) < 0.05  # the value is copied (variance 1)
+        on = w[torch.arange(256), :, pos].mean().item()
+        weights.append(on)
+        n_ok += on > 0.8
+    assert n_ok >= 2 and min(weights) > 3 / S, weights
 
 
 # ----------------------------------------------------------------------------------------------- forecaster

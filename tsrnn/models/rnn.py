@@ -250,10 +250,14 @@ class RNNForecaster(BaseForecaster):
     strategy : {"recursive", "mimo"}, default "recursive"
     horizon : int, optional
         Steps output at once by ``strategy="mimo"`` (required there).
-    scaler : {"standard", "window", "mean", "none"}, default "standard"
+    scaler : {"standard", "window", "log", "mean", "none"}, default "standard"
         Per series: ``(y - mean) / std``, ``y / mean(|y|)``, or as is. ``"window"`` standardises each series and
         then centres every window on its own mean (the local level), inputs and targets alike; the forecast adds
-        that level back. It helps series whose level drifts.
+        that level back. It helps series whose level drifts. ``"log"`` (positive series only) works on ``log y``
+        and centres every window the same way, so each window is divided by its geometric mean: the network
+        sees ratios, a level- and scale-free input for series with multiplicative level and seasonality (the
+        normalisation of ES-RNN, Smyl 2020, without its exponential-smoothing level); forecasts and interval
+        bounds are mapped back with ``exp`` (so intervals are asymmetric).
     loss : {"mse", "mae", "gaussian", "quantile", "categorical"}, default "mse"
     quantiles : sequence of float, optional
         Quantile levels of ``loss="quantile"`` (0.5 is always added); default 0.025 .. 0.975.
@@ -362,22 +366,31 @@ class RNNForecaster(BaseForecaster):
     def _scaling(self, y: np.ndarray) -> tuple[float, float]:
         if self.scaler in ("standard", "window"):
             loc, scale = float(np.mean(y)), float(np.std(y))
+        elif self.scaler == "log":
+            loc, scale = 0.0, 1.0
         elif self.scaler == "mean":
             loc, scale = 0.0, float(np.mean(np.abs(y)))
         elif self.scaler in ("none", None):
             loc, scale = 0.0, 1.0
         else:
-            raise ValueError(f"RNNForecaster: scaler must be 'standard', 'window', 'mean' or 'none', got {self.scaler!r}")
+            raise ValueError(f"RNNForecaster: scaler must be 'standard', 'window', 'log', 'mean' or 'none', "
+                             f"got {self.scaler!r}")
         return loc, (scale if scale > 1e-12 else 1.0)
 
     def _rows(self, s) -> np.ndarray:
         """``(n, 1 + k)`` rows ``[scaled y, x]`` of one series."""
-        ys = (s.y - self.loc_[s.uid]) / self.scale_[s.uid]
+        if self.scaler == "log":
+            if not (s.y > 0).all():
+                raise ValueError(f"RNNForecaster: series {s.uid!r} has values <= 0 (minimum {np.min(s.y):g}); "
+                                 "scaler='log' needs positive series")
+            ys = np.log(s.y)
+        else:
+            ys = (s.y - self.loc_[s.uid]) / self.scale_[s.uid]
         return ys[:, None] if s.X is None else np.column_stack([ys, s.X])
 
     def _level(self, z):
         """Local level of each window ``z`` ``(B, window, 1 + k)`` (``scaler="window"``), shape ``(B, 1)``; else 0."""
-        if self.scaler != "window":
+        if self.scaler not in ("window", "log"):
             return 0.0
         return z[:, :, 0].mean(1, keepdims=True) if isinstance(z, np.ndarray) else z[:, :, 0].mean(1, keepdim=True)
 
@@ -401,7 +414,7 @@ class RNNForecaster(BaseForecaster):
         """Windows and the network's targets: the local level removed (``scaler="window"``) and the seasonal naive
         forecast subtracted (``season_length``); numpy."""
         lvl = self._level(Z)
-        if self.scaler == "window":
+        if self.scaler in ("window", "log"):
             Z = Z.copy()
             Z[:, :, 0] -= lvl
         return Z, Y[:, :, 0] - lvl - self._base(Z)
@@ -493,7 +506,7 @@ class RNNForecaster(BaseForecaster):
                 pad = xf[:, -1:].expand(-1, H - xf.shape[1], -1) if xf.shape[1] else z.new_zeros(len(z), H, k)
                 xf = torch.cat([xf, pad], dim=1)
             lvl = self._level(z)
-            zin = z if self.scaler != "window" else torch.cat([z[:, :, :1] - lvl.unsqueeze(-1), z[:, :, 1:]], dim=-1)
+            zin = z if self.scaler not in ("window", "log") else torch.cat([z[:, :, :1] - lvl.unsqueeze(-1), z[:, :, 1:]], dim=-1)
             o = self.module_(zin, xf.reshape(len(z), -1))
             step = (head.point(o) if gen is None else head.sample(o, gen)) + lvl + self._base(zin)
             out.append(step)
@@ -525,8 +538,9 @@ class RNNForecaster(BaseForecaster):
         for i, s in enumerate(panel.series):
             loc, scale = self.loc_[s.uid], self.scale_[s.uid]
             m = loc + scale * mean[i]
+            back = np.exp if self.scaler == "log" else (lambda a: a)  # noqa: E731
             if not levels:
-                results.append((m, {}))
+                results.append((back(m), {}))
                 continue
             if draws is not None:
                 iv = quantile_intervals(draws[i], levels, loc, scale)
@@ -536,5 +550,5 @@ class RNNForecaster(BaseForecaster):
                 sig = self.sigma_[s.uid]
                 sigma = sig[steps % H] * np.sqrt(1 + steps // H) if H > 1 else sig[0] * np.sqrt(steps + 1)
                 iv = gaussian_intervals(m, scale * sigma, levels)
-            results.append((m, iv))
+            results.append((back(m), {lv: (back(lo), back(hi)) for lv, (lo, hi) in iv.items()}))
         return results
