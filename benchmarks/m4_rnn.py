@@ -51,8 +51,10 @@ def rnn(cell, device, epochs, seed=0, season_length=M):
 
 def models(args) -> dict:
     out = {"Naive2": Naive2(season_length=M)}
-    for cell in args.cells:  # forecast = seasonal naive (m = 24) read from the window + the network's correction
-        out[f"RNN({cell})"] = rnn(cell, args.device, args.epochs)
+    for cell in args.cells:  # forecast = seasonal naive (m = --skip) read from the window + the network's correction
+        for seed in range(args.seeds):
+            name = f"RNN({cell})" + (f" seed {seed}" if args.seeds > 1 else "")
+            out[name] = rnn(cell, args.device, args.epochs, seed=seed, season_length=args.skip)
     if args.ablation:
         out["RNN(lstm), no seasonal skip"] = rnn("lstm", args.device, args.epochs, season_length=None)
     out["SeasonalNaive"] = SeasonalNaive(season_length=M)
@@ -72,12 +74,15 @@ def score(train: pd.DataFrame, test: pd.DataFrame, fc: np.ndarray) -> tuple[floa
     return float(sm), float(ms)
 
 
-def _fit_score(name, model, train, test):
-    """Fit, forecast 48 steps, score; returns ``(name, sMAPE, MASE, seconds, note)``."""
+def _fit_score(name, model, train, test, keep=None):
+    """Fit, forecast 48 steps, score; returns ``(name, sMAPE, MASE, seconds, note)``; ``keep`` (a dict) receives the
+    forecast array under ``name``."""
     t0 = time.perf_counter()
     fc = model.fit(train).predict(H)
     secs = time.perf_counter() - t0
     fc = fc.set_index(["unique_id", "ds"]).loc[list(zip(test.unique_id, test.ds))].iloc[:, 0].to_numpy()
+    if keep is not None:
+        keep[name] = fc
     note = ""
     if isinstance(model, RNNForecaster):
         h = model.history_
@@ -121,6 +126,8 @@ def main():
     ap.add_argument("--n-jobs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--skip-arima", action="store_true")
+    ap.add_argument("--seeds", type=int, default=1, help="networks per cell (random_state 0..seeds-1)")
+    ap.add_argument("--skip", type=int, default=M, help="season length of the seasonal skip connection")
     ap.add_argument("--ablation", action="store_true", help="also an LSTM without the seasonal skip connection")
     ap.add_argument("--deadline-s", type=float, default=3600.0, help="stop waiting for the classical models")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "m4_rnn.md"))
@@ -141,11 +148,17 @@ def main():
     # the classical models run in a worker process while this one trains the networks
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as ex:
         futs = {ex.submit(_fit_score, n, m, train, test): n for n, m in classical.items()}
+        nets, secs = {}, 0.0
         for name in ["Naive2"] + [n for n, m in all_models.items() if isinstance(m, RNNForecaster)]:
-            r = _fit_score(name, all_models[name], train, test)
+            r = _fit_score(name, all_models[name], train, test, keep=nets if name != "Naive2" else None)
             rows[name] = r[1:]
+            secs += r[3] if name != "Naive2" else 0.0
             print(f"{name}: sMAPE {r[1]:.3f} MASE {r[2]:.3f} ({r[3]:.0f} s) {r[4]}", flush=True)
             _report(args, rows, len(ids), [])
+        if len(nets) > 1:  # the median forecast of all the networks of this run, per series and step
+            ens = np.median(np.stack(list(nets.values())), axis=0)
+            rows[f"RNN ensemble (median of {len(nets)})"] = (*score(train, test, ens), secs,
+                                                             "the networks above, combined")
         left = max(1.0, args.deadline_s - (time.perf_counter() - t_start))
         done, not_done = wait(futs, timeout=left)
         for f in done:
