@@ -58,6 +58,8 @@ def models(args) -> dict:
     if args.ablation:
         out["RNN(lstm), no seasonal skip"] = rnn("lstm", args.device, args.epochs, season_length=None)
     out["SeasonalNaive"] = SeasonalNaive(season_length=M)
+    if args.skip != M:  # the networks' own baseline
+        out[f"SeasonalNaive({args.skip})"] = SeasonalNaive(season_length=args.skip)
     out["Theta"] = Theta(season_length=M, n_jobs=args.n_jobs)
     if not args.skip_arima:
         out["AutoARIMA"] = AutoARIMA(season_length=M, n_jobs=args.n_jobs)
