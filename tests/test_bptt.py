@@ -100,3 +100,26 @@ def test_bptt_is_refused_where_there_is_none():
     with pytest.raises(ValueError, match="no hand-written BPTT"):
         RNN("gru", 2, 3, impl="bptt")
     assert RNN("gru", 2, 3).impl == "fused" and RNN("mut2", 2, 3).impl == "bptt"
+
+
+@pytest.mark.parametrize("cell", ["peephole_lstm", "mut2"])
+@pytest.mark.parametrize(("batch", "T"), [(1, 1), (3, 1), (1, 6)])
+def test_bptt_edge_sizes(cell, batch, T):
+    eager, manual = _pair(cell, {}, 1, False)
+    x = torch.randn(batch, T, 3, dtype=torch.float64, requires_grad=True)
+    (oe, se), (om, sm) = eager(x), manual(x)
+    torch.testing.assert_close(om, oe, rtol=0, atol=1e-13)
+    ge = torch.autograd.grad(_loss(oe, se), [x] + list(eager.parameters()))
+    gm = torch.autograd.grad(_loss(om, sm), [x] + list(manual.parameters()))
+    for a, b in zip(gm, ge):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_second_derivatives_are_refused_not_wrong():
+    rnn = RNN("mut1", 2, 3).double()
+    x = torch.randn(2, 4, 2, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match="first derivatives only.*impl='eager'"):
+        torch.autograd.grad(rnn(x)[0].sum(), x, create_graph=True)
+    eager = RNN("mut1", 2, 3, impl="eager").double()  # the eager path has them
+    (g,) = torch.autograd.grad(eager(x)[0].sum(), x, create_graph=True)
+    assert torch.autograd.grad(g.sum(), x)[0].shape == x.shape

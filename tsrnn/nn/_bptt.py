@@ -12,7 +12,8 @@ Here each cell's whole sequence is one :class:`torch.autograd.Function`:
 
 The gradients are checked against autograd through the eager loop (``impl="eager"``) and with
 :func:`torch.autograd.gradcheck` in ``tests/test_bptt.py``. Double backward is not supported: use
-``impl="eager"`` for Hessian-vector products.
+``impl="eager"`` for Hessian-vector products (``create_graph=True`` through this path raises an error rather than
+return a wrong second derivative).
 
 Notation of the derivations below: ``dX`` is the gradient of the loss with respect to ``X``; ``σ' = σ(1-σ)``,
 ``tanh' = 1 - tanh²``; products are element-wise unless written ``@``.
@@ -44,6 +45,13 @@ def unroll_bptt(cell, xp: Tensor, state):
     rec = [cell.weight_hr] if kind == 1 else [cell.weight_h] if kind == 2 else [cell.weight_hz, cell.weight_hr]
     out, h = _MUTSeq.apply(kind, xp, state, cell.weight_hh, *rec)
     return out, h
+
+
+def _first_order_only():
+    """Backward with ``create_graph=True`` would treat the recurrence as constant in a second derivative: refuse."""
+    if torch.is_grad_enabled():
+        raise RuntimeError("RNN(impl='bptt') computes first derivatives only (its backward pass is written by "
+                           "hand); for second derivatives (create_graph=True) build the layer with impl='eager'")
 
 
 def _zeros_if_none(g, like):
@@ -107,6 +115,7 @@ class _LSTMSeq(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, d_out, d_hT, d_cT):
+        _first_order_only()
         Hs, Cs, A, h0, c0, W, *peep = ctx.saved_tensors
         peep = peep[0] if peep else None
         gates, peephole = ctx.gates, ctx.peephole
@@ -231,6 +240,7 @@ class _MUTSeq(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, d_out, d_hT):
+        _first_order_only()
         Hs, Z, R, U, h0, Whh, *rec = ctx.saved_tensors
         kind = ctx.kind
         T, B, H = Hs.shape
