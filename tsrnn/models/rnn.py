@@ -366,11 +366,9 @@ class RNNForecaster(BaseForecaster):
     def _scaling(self, y: np.ndarray) -> tuple[float, float]:
         if self.scaler in ("standard", "window"):
             loc, scale = float(np.mean(y)), float(np.std(y))
-        elif self.scaler == "log":
-            loc, scale = 0.0, 1.0
         elif self.scaler == "mean":
             loc, scale = 0.0, float(np.mean(np.abs(y)))
-        elif self.scaler in ("none", None):
+        elif self.scaler in ("log", "none", None):  # "log" transforms in _rows and needs no location or scale
             loc, scale = 0.0, 1.0
         else:
             raise ValueError(f"RNNForecaster: scaler must be 'standard', 'window', 'log', 'mean' or 'none', "
@@ -388,9 +386,14 @@ class RNNForecaster(BaseForecaster):
             ys = (s.y - self.loc_[s.uid]) / self.scale_[s.uid]
         return ys[:, None] if s.X is None else np.column_stack([ys, s.X])
 
+    def _centres_windows(self) -> bool:
+        """Whether every window is centred on its own mean (``scaler`` "window" or "log")."""
+        return self.scaler in ("window", "log")
+
     def _level(self, z):
-        """Local level of each window ``z`` ``(B, window, 1 + k)`` (``scaler="window"``), shape ``(B, 1)``; else 0."""
-        if self.scaler not in ("window", "log"):
+        """Local level of each window ``z`` ``(B, window, 1 + k)`` (``scaler`` "window" or "log"), shape ``(B, 1)``;
+        else 0."""
+        if not self._centres_windows():
             return 0.0
         return z[:, :, 0].mean(1, keepdims=True) if isinstance(z, np.ndarray) else z[:, :, 0].mean(1, keepdim=True)
 
@@ -414,7 +417,7 @@ class RNNForecaster(BaseForecaster):
         """Windows and the network's targets: the local level removed (``scaler="window"``) and the seasonal naive
         forecast subtracted (``season_length``); numpy."""
         lvl = self._level(Z)
-        if self.scaler in ("window", "log"):
+        if self._centres_windows():
             Z = Z.copy()
             Z[:, :, 0] -= lvl
         return Z, Y[:, :, 0] - lvl - self._base(Z)
@@ -506,7 +509,7 @@ class RNNForecaster(BaseForecaster):
                 pad = xf[:, -1:].expand(-1, H - xf.shape[1], -1) if xf.shape[1] else z.new_zeros(len(z), H, k)
                 xf = torch.cat([xf, pad], dim=1)
             lvl = self._level(z)
-            zin = z if self.scaler not in ("window", "log") else torch.cat([z[:, :, :1] - lvl.unsqueeze(-1), z[:, :, 1:]], dim=-1)
+            zin = z if not self._centres_windows() else torch.cat([z[:, :, :1] - lvl.unsqueeze(-1), z[:, :, 1:]], dim=-1)
             o = self.module_(zin, xf.reshape(len(z), -1))
             step = (head.point(o) if gen is None else head.sample(o, gen)) + lvl + self._base(zin)
             out.append(step)
@@ -535,10 +538,10 @@ class RNNForecaster(BaseForecaster):
             draws = paths.double().numpy().reshape(len(panel.series), S, h)
         results = []
         steps = np.arange(h)
+        back = np.exp if self.scaler == "log" else (lambda a: a)  # noqa: E731  (to the data's units)
         for i, s in enumerate(panel.series):
             loc, scale = self.loc_[s.uid], self.scale_[s.uid]
             m = loc + scale * mean[i]
-            back = np.exp if self.scaler == "log" else (lambda a: a)  # noqa: E731
             if not levels:
                 results.append((back(m), {}))
                 continue

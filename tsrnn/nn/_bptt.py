@@ -54,6 +54,11 @@ def _first_order_only():
                            "hand); for second derivatives (create_graph=True) build the layer with impl='eager'")
 
 
+def _gate_slots(gates, H: int) -> dict:
+    """Column slice of each present LSTM gate in ``z`` (gate blocks in the cell's order, ``H`` wide)."""
+    return {g: slice(j * H, (j + 1) * H) for j, g in enumerate(gates)}
+
+
 def _zeros_if_none(g, like):
     return torch.zeros_like(like) if g is None else g
 
@@ -73,14 +78,13 @@ class _LSTMSeq(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, gates, peephole, xp, h0, c0, W, peep=None):
-        B, T, _ = xp.shape
+        T = xp.shape[1]
         H = h0.shape[-1]
-        k = {g: j for j, g in enumerate(gates)}
-        sl = {g: slice(j * H, (j + 1) * H) for g, j in k.items()}
+        sl = _gate_slots(gates, H)
         Wt = W.t()
-        n_if = ("i" in k) + ("f" in k)
+        n_if = ("i" in sl) + ("f" in sl)
         if peephole:
-            peep_if = peep[[j for j, g in enumerate("if") if g in k]]  # rows of the present i, f gates
+            peep_if = peep[[j for j, g in enumerate("if") if g in sl]]  # rows of the present i, f gates
         h, c = h0, c0
         hs, cs, acts = [], [], []
         for t in range(T):
@@ -94,10 +98,10 @@ class _LSTMSeq(torch.autograd.Function):
             else:
                 a = torch.sigmoid(z)  # the g and o slices are overwritten or used below
             g = torch.tanh(z[:, sl["g"]], out=a[:, sl["g"]])
-            ig = a[:, sl["i"]] * g if "i" in k else g
-            c = torch.addcmul(ig, a[:, sl["f"]], c) if "f" in k else c + ig
+            ig = a[:, sl["i"]] * g if "i" in sl else g
+            c = torch.addcmul(ig, a[:, sl["f"]], c) if "f" in sl else c + ig
             tc = torch.tanh(c)
-            if "o" in k:
+            if "o" in sl:
                 if peephole:
                     o = torch.sigmoid(torch.addcmul(z[:, sl["o"]], peep[2], c), out=a[:, sl["o"]])
                 else:
@@ -120,20 +124,19 @@ class _LSTMSeq(torch.autograd.Function):
         peep = peep[0] if peep else None
         gates, peephole = ctx.gates, ctx.peephole
         T, B, H = Hs.shape
-        k = {g: j for j, g in enumerate(gates)}
-        sl = {g: slice(j * H, (j + 1) * H) for g, j in k.items()}
+        sl = _gate_slots(gates, H)
         d_out = _zeros_if_none(d_out, Hs.transpose(0, 1)).transpose(0, 1)  # (T, B, H)
         Cprev = torch.cat([c0[None], Cs[:-1]])
         tc = torch.tanh(Cs)
         # factors that do not depend on the recurrence, for all steps at once
-        if "o" in k:
+        if "o" in sl:
             o = A[..., sl["o"]]
             f_o = tc * o * (1 - o)  # dz_o = dh * f_o
             f_c = o * (1 - tc * tc)  # dc += dh * f_c
         else:
             f_c = 1 - tc * tc
         g = A[..., sl["g"]]
-        ifg = [x for x in ("i", "f", "g") if x in k]  # their slots are the first len(ifg) blocks of z
+        ifg = [x for x in ("i", "f", "g") if x in sl]  # their slots are the first len(ifg) blocks of z
         parts = []
         for x in ifg:
             if x == "i":
@@ -143,16 +146,16 @@ class _LSTMSeq(torch.autograd.Function):
                 f = A[..., sl["f"]]
                 parts.append(Cprev * f * (1 - f))
             else:
-                parts.append((A[..., sl["i"]] if "i" in k else 1) * (1 - g * g))
+                parts.append((A[..., sl["i"]] if "i" in sl else 1) * (1 - g * g))
         D = torch.stack(parts, dim=2)  # (T, B, n_ifg, H): dz_ifg = dc * D
-        F = A[..., sl["f"]] if "f" in k else None
+        F = A[..., sl["f"]] if "f" in sl else None
         dZ = torch.empty(T, B, len(gates) * H, dtype=Hs.dtype, device=Hs.device)
         n_ifg = len(ifg)
         dh = _zeros_if_none(d_hT, h0) + d_out[T - 1]
         dc = _zeros_if_none(d_cT, c0)
         for t in range(T - 1, -1, -1):
             dz = dZ[t]
-            if "o" in k:
+            if "o" in sl:
                 dzo = torch.mul(dh, f_o[t], out=dz[:, sl["o"]])
                 dc = torch.addcmul(dc, dh, f_c[t])
                 if peephole:
@@ -162,9 +165,9 @@ class _LSTMSeq(torch.autograd.Function):
             torch.mul(D[t], dc[:, None], out=dz[:, :n_ifg * H].view(B, n_ifg, H))
             dc = dc * F[t] if F is not None else dc
             if peephole:
-                if "i" in k:
+                if "i" in sl:
                     dc = dc.addcmul_(dz[:, sl["i"]], peep[0])
-                if "f" in k:
+                if "f" in sl:
                     dc = dc.addcmul_(dz[:, sl["f"]], peep[1])
             dh = torch.addmm(d_out[t - 1], dz, W) if t > 0 else dz @ W
         Hprev = torch.cat([h0[None], Hs[:-1]])
@@ -172,11 +175,11 @@ class _LSTMSeq(torch.autograd.Function):
         grads = [dZ.transpose(0, 1), dh, dc, dW]
         if peephole:
             dp = torch.zeros_like(peep)
-            if "i" in k:
+            if "i" in sl:
                 dp[0] = (dZ[..., sl["i"]] * Cprev).sum((0, 1))
-            if "f" in k:
+            if "f" in sl:
                 dp[1] = (dZ[..., sl["f"]] * Cprev).sum((0, 1))
-            if "o" in k:
+            if "o" in sl:
                 dp[2] = (dZ[..., sl["o"]] * Cs).sum((0, 1))
             grads.append(dp)
         return (None, None, *grads)
@@ -195,7 +198,7 @@ class _MUTSeq(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, kind, xp, h0, Whh, *rec):
-        B, T, P = xp.shape
+        T = xp.shape[1]
         H = h0.shape[-1]
         Whh_t = Whh.t()
         if kind == 1:

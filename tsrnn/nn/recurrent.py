@@ -71,9 +71,9 @@ class RNN(nn.Module):
         fusable = cell in _FUSED and not cell_options
         if impl == "fused" and not fusable:
             raise ValueError(f"RNN: cell {cell!r} with options {cell_options} has no fused PyTorch module")
-        if impl == "bptt" and not (cell in CELLS and supports_bptt_class(CELLS[cell][0])):
-            raise ValueError(f"RNN: cell {cell!r} has no hand-written BPTT; use impl='eager'")
         manual = cell in CELLS and supports_bptt_class(CELLS[cell][0])
+        if impl == "bptt" and not manual:
+            raise ValueError(f"RNN: cell {cell!r} has no hand-written BPTT; use impl='eager'")
         self.impl = ("fused" if fusable else "bptt" if manual else "eager") if impl == "auto" else impl
         self.state_is_tuple = cell in ("lstm", "lstm_b") or (cell in CELLS and CELLS[cell][0] is LSTMCell)
         if cell == "dnc":

@@ -167,9 +167,9 @@ def fit_module(
         Mixed precision on CUDA (bfloat16 autocast, or float16 with gradient scaling where bfloat16 is
         unsupported); ``"auto"``/``True`` enable it on CUDA only, never on the CPU. Off by default: for the
         recurrent models of this package it did not pay on an H200 (LSTM, batch 64/hidden 32 and batch
-        1024/hidden 128: 0.64-0.74x and 0.84-0.86x the float32 throughput in two runs, ``benchmarks/results/rnn_speed_cuda.md``), since
-        cuDNN's float32 RNN kernels are already fast at these sizes and autocast adds casts. The recurrences of
-        the custom cells run in float32 even under autocast.
+        1024/hidden 128: 0.64-0.74x and 0.84-0.86x the float32 throughput in two runs,
+        ``benchmarks/results/rnn_speed_cuda.md``), since cuDNN's float32 RNN kernels are already fast at these
+        sizes and autocast adds casts. The recurrences of the custom cells run in float32 even under autocast.
     optimizer_state : dict, optional
         ``history.optimizer_state`` of a previous call, to continue training exactly where it stopped.
     progress : bool
