@@ -236,6 +236,13 @@ def _figures(result, task, data, fitted, out: Path) -> list:
     import matplotlib.pyplot as plt
 
     paths = []
+
+    def save(fig, what):
+        fig.tight_layout()
+        paths.append(out / f"ecg_{task}_{what}.png")
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
+
     cms = [(m, cm) for (t, m), cm in result.confusion.items() if t == task]
     fig, axes = plt.subplots(1, len(cms), figsize=(3.6 * len(cms), 3.4), squeeze=False)
     for ax, (m, cm) in zip(axes[0], cms):
@@ -251,11 +258,7 @@ def _figures(result, task, data, fitted, out: Path) -> list:
         ax.set_xlabel("predicted")
     axes[0][0].set_ylabel("true")
     fig.suptitle(f"{task}: confusion matrices (colour = row-normalised recall)", fontsize=10)
-    fig.tight_layout()
-    p = out / f"ecg_{task}_confusion.png"
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    paths.append(p)
+    save(fig, "confusion")
     att = [(m, est) for m, est in fitted.items() if getattr(est, "pooling", None) == "attention"]
     if att:
         m, est = att[0]
@@ -273,11 +276,7 @@ def _figures(result, task, data, fitted, out: Path) -> list:
         ax2.set_ylabel("attention weight (dashed)")
         ax.legend(fontsize=7, loc="upper right")
         ax.set_title(f"{task}: where {m} looks (mean attention pooling weight per class)", fontsize=9)
-        fig.tight_layout()
-        p = out / f"ecg_{task}_attention.png"
-        fig.savefig(p, dpi=110)
-        plt.close(fig)
-        paths.append(p)
+        save(fig, "attention")
     return paths
 
 
