@@ -35,6 +35,7 @@ from tsrnn.datasets._fetch import (
     sha256_of,
 )
 from tsrnn.datasets.mitbih import beat_windows
+from tsrnn.datasets.nab import nab_names
 from tsrnn.datasets.registry import DATASETS
 
 _real_urlopen = _fetch._urlopen
@@ -118,6 +119,28 @@ def test_nab_series_windows_and_labels(mirror):
     for uid, ts in zip(points.unique_id, points.ds):
         w = windows[windows.unique_id == uid]
         assert ((w.start <= ts) & (ts <= w.end)).any()
+
+
+@pytest.mark.data
+def test_nab_official_label_files_with_a_partial_mirror(mirror, tmp_path, monkeypatch):
+    """The mirror's label files are NAB's official ones (58 series listed, 20 present): checksums pinned, the
+    present series load with a warning naming the missing ones, and asking for all of them names what is missing."""
+    from tsrnn.datasets._fetch import DatasetNotFoundError, sha256_of
+    from tsrnn.datasets.registry import NAB_LABELS, NAB_WINDOWS
+
+    monkeypatch.setenv("TSRNN_DATA_HOME", str(tmp_path))  # an empty cache: nothing but the mirror
+    for f in (NAB_WINDOWS, NAB_LABELS):
+        assert sha256_of(mirror / f.path) == f.sha256 == f.expected_mirror_sha256
+    assert len(nab_names()) == 58
+    with pytest.warns(UserWarning, match=r"holds 20 of the 58 series listed") as rec:
+        data = load_nab()
+    present = set(data["unique_id"])
+    first_missing = next(k[:-4] for k in nab_names() if k[:-4] not in present)
+    assert len(present) == 20 and f"Missing: {first_missing}" in str(rec[0].message)
+    with pytest.raises(DatasetNotFoundError, match=r"38 of the 58 NAB series.*realTweets/Twitter_volume_AAPL"):
+        load_nab("all", download_if_missing=False)
+    with pytest.raises(DatasetNotFoundError, match="Twitter_volume_AAPL"):
+        load_nab("realTweets/Twitter_volume_AAPL", download_if_missing=False)
 
 
 @pytest.mark.data

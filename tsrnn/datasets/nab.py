@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
 
-from ._fetch import DatasetFormatError, DatasetNotFoundError, fetch, parsing
+from ._fetch import DatasetFormatError, DatasetNotFoundError, fetch, find_local, mirror_root, parsing
 from .registry import NAB_LABELS, NAB_WINDOWS, nab_file
 
 __all__ = ["load_nab", "nab_names"]
@@ -37,8 +38,42 @@ def nab_names(*, data_home: str | os.PathLike | None = None, download_if_missing
     return sorted(_read_json(NAB_WINDOWS, data_home, download_if_missing))
 
 
+def _present(keys: list[str], data_home) -> list[str]:
+    """The keys whose data file is on this machine (mirror or cache); a corrupt copy raises ChecksumError."""
+    return [k for k in keys if find_local(nab_file(k), data_home) is not None]
+
+
+def _available(chosen: list[str], everything: bool, data_home, download_if_missing: bool) -> list[str]:
+    """Narrow ``chosen`` to what can be loaded, or raise naming every missing series.
+
+    ``names=None`` with ``TSRNN_DATA_MIRROR`` set loads the series the mirror (or the cache) holds and warns
+    about the rest: a mirror may hold only part of NAB while the label files list all 58. ``names="all"``, an
+    explicit name, or no mirror: every chosen series must be present or downloadable.
+    """
+    present = _present(chosen, data_home)
+    missing = [k for k in chosen if k not in present]
+    if not missing:
+        return chosen
+    if not everything and mirror_root() is not None:
+        if not present:
+            raise DatasetNotFoundError(
+                f"none of the {len(chosen)} NAB series listed in combined_windows.json has its data file in the "
+                f"mirror {mirror_root()} or the cache (first missing: {missing[:3]})")
+        warnings.warn(
+            f"the NAB mirror holds {len(present)} of the {len(chosen)} series listed in combined_windows.json; "
+            f"loading those. Missing: {', '.join(k[:-4] for k in missing[:10])}"
+            f"{' ...' if len(missing) > 10 else ''} (pass names='all' to require every series)",
+            UserWarning, stacklevel=3)
+        return present
+    if not download_if_missing:
+        raise DatasetNotFoundError(
+            f"{len(missing)} of the {len(chosen)} NAB series asked for are neither in the mirror nor in the "
+            f"cache, and download_if_missing=False: {', '.join(k[:-4] for k in missing)}")
+    return chosen
+
+
 def _select(all_names: list[str], names, category) -> list[str]:
-    if names is None:
+    if names is None or (isinstance(names, str) and names == "all"):
         chosen = list(all_names)
     else:
         if isinstance(names, str):
@@ -99,8 +134,11 @@ def load_nab(
     Parameters
     ----------
     names : str or list of str, optional
-        ``"realKnownCause/nyc_taxi"`` (``.csv`` optional) or the bare file name ``"nyc_taxi"``. Default: every
-        series in the label file in use (NAB's 58, or the mirror's subset).
+        ``"realKnownCause/nyc_taxi"`` (``.csv`` optional) or the bare file name ``"nyc_taxi"``. ``"all"``: every
+        series listed in NAB's label files (58); any that is neither on this machine nor downloadable raises a
+        :class:`DatasetNotFoundError` naming them all. Default (``None``): the same, except that with
+        ``TSRNN_DATA_MIRROR`` set the series whose data the mirror (or the cache) holds are loaded and the missing
+        ones named in a warning (a mirror may hold part of NAB; the shared one holds 20).
     category : str or list of str, optional
         Keep only these categories (``"realKnownCause"``, ``"artificialWithAnomaly"``, ...).
     resample : str, optional
@@ -129,6 +167,7 @@ def load_nab(
     """
     all_windows = _read_json(NAB_WINDOWS, data_home, download_if_missing)
     chosen = _select(sorted(all_windows), names, category)
+    chosen = _available(chosen, names is not None, data_home, download_if_missing)
     frames, win_rows, point_rows = [], [], []
     points = _read_json(NAB_LABELS, data_home, download_if_missing) if return_labels else {}
     for key in chosen:

@@ -68,14 +68,15 @@ _NAB_SHA = {
     "realKnownCause/rogue_agent_key_hold.csv": "47b110baa8e3636574c1033dda1cce780873647fab58223d159d4fee6f180e86",
     "realKnownCause/rogue_agent_key_updown.csv": "9797cfef477c13306f7a33874ab4d6cf700f8f2c7e5825a2a5bc02004370909a",
 }
-# the shared mirror holds NAB's label files cut to its 20 series: their checksums differ from the full files
+# NAB's official label files (all 58 series), byte for byte at the pinned commit; a mirror may hold the data of
+# only some of them (load_nab loads those and names the missing ones when they are asked for)
 NAB_WINDOWS = RemoteFile(
-    "anomaly/nab/combined_windows.json", f"{NAB_URL}/labels/combined_windows.json", None,
-    mirror_sha256="620565e7a703530ac97943ea5e3bef86ad84c03505bf28244c4bf45565602cd4",
+    "anomaly/nab/combined_windows.json", f"{NAB_URL}/labels/combined_windows.json",
+    "1e1fbc4601321aad8d0f8b3784c8134299379f68f6c1f7777565f8ffd57ab6b1",
 )
 NAB_LABELS = RemoteFile(
-    "anomaly/nab/combined_labels.json", f"{NAB_URL}/labels/combined_labels.json", None,
-    mirror_sha256="d0b1f187f002d796128aaab72d1a660692c2ef9425856804efd6f0c70b4bd040",
+    "anomaly/nab/combined_labels.json", f"{NAB_URL}/labels/combined_labels.json",
+    "98724014c162fcfd4be605683517f194051a54e98756c53667bd33ddbc644d9b",
 )
 
 
