@@ -166,3 +166,22 @@ def test_adding_problem_gated_cells_learn_tanh_rnn_does_not():
                 break
     assert best["gru"] < 0.02 and best["lstm"] < 0.02, best
     assert best["elman"] > 0.1, best
+
+
+def test_torch_threads_sets_and_restores():
+    import torch
+
+    from tsrnn.nn.training import torch_threads
+
+    before = torch.get_num_threads()
+    target = 1 if before != 1 else 2
+    with torch_threads(target):
+        assert torch.get_num_threads() == target
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), torch_threads(target):  # restored after an error too
+        raise RuntimeError("boom")
+    assert torch.get_num_threads() == before
+    with torch_threads(None):
+        assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="n_threads"), torch_threads(0):
+        pass
