@@ -7,7 +7,7 @@ import pytest
 from tsrnn.backtest import BacktestResult, ExpandingWindow, SlidingWindow, backtest
 from tsrnn.base import BaseForecaster
 from tsrnn.metrics import mase, smape
-from tsrnn.models import Drift, Mean, Naive, SeasonalNaive
+from tsrnn.models import Drift, Mean, Naive, Naive2, SeasonalNaive
 
 
 def _panel(lengths=(60, 50, 55), seed=0):
@@ -131,10 +131,11 @@ def test_on_error_record_keeps_going_and_names_series():
 
 def test_leaderboard_ranks_and_markdown():
     data = _panel()
-    r = backtest([Naive(), SeasonalNaive(7)], data, h=7, n_windows=2, season_length=7,
+    r = backtest([Naive(), SeasonalNaive(7), Naive2(season_length=7)], data, h=7, n_windows=2, season_length=7,
                  metrics=("mae", "smape", "mase", "owa"), progress=False)
     lb = r.leaderboard()
-    assert "Naive2" in lb.index and lb.index[-1] == "Naive"  # Naive2 added for OWA; seasonal models lead
+    assert r.meta["benchmark"] == "Naive2" and lb.attrs["sort_metric"] == "owa"
+    assert lb.index[-1] == "Naive"  # seasonal models lead
     assert lb.loc["SeasonalNaive", "smape"] < lb.loc["Naive", "smape"]
     assert lb.loc["Naive2", "owa"] == pytest.approx(1.0)
     assert {"mae", "smape", "mase", "owa", "rank", "fit_s", "predict_s"} <= set(lb.columns)
