@@ -302,7 +302,8 @@ class DetectorResult:
     def to_markdown(self, metric: str | None = None, digits: int = 3) -> str:
         """The leaderboard as a Markdown table (plus the number of series and models)."""
         n = self.detections["unique_id"].nunique()
-        text = f"{len(self.models)} detectors on {n} series\n\n" + markdown_table(self.leaderboard(metric), digits=digits)
+        table = markdown_table(self.leaderboard(metric), digits=digits)
+        text = f"{len(self.models)} detectors on {n} series\n\n{table}"
         if len(self.errors):
             text += f"\n\n{len(self.errors)} failure(s): see `result.errors`."
         return text + "\n"

@@ -382,18 +382,22 @@ def backtest(models, y, h: int, n_windows: int = 3, step: int | None = None, win
     opt = _Options(refit, h, tuple(levels), isolate, timeout, fallback_model)
     panel, invalid = _prepare_panel(y, splitter, max(2, season_length + 1 if "mase" in metrics else 2), isolate)
     bounds = [splitter.bounds(len(s)) for s in panel.series]
-    views, ignored = _exog_views(models, panel)
     settings = dict(h=h, n_windows=n_windows, step=splitter.step, window=window, window_size=window_size,
                     refit=refit, levels=tuple(levels), timeout=timeout,
                     fallback=None if fallback_model is None else repr(fallback_model))
-    tasks = _plan(models, views, bounds, opt, n_windows, n_jobs, backend, checkpoint)
-    done, n_computed = run_tasks([t for _, t in tasks], n_jobs=n_jobs, backend=backend, progress=progress, checkpoint=checkpoint,
-                                 run_key=_run_key(panel, models, settings), desc="backtest")
-    parallel = is_parallel(n_jobs, backend)
+    finished, meta = _run(models, panel, bounds, opt, settings, n_jobs, backend, progress, checkpoint)
+    return BacktestResult.from_tasks(panel, bounds, h, models, levels, metrics, season_length, finished,
+                                     {**meta, "benchmark": bench}, invalid=invalid)
+
+
+def _run(models, panel, bounds, opt: _Options, settings: dict, n_jobs, backend, progress, checkpoint):
+    """Plan and run the tasks: ``[(model name, task value)]`` and the run's metadata."""
+    views, ignored = _exog_views(models, panel)
+    tasks = _plan(models, views, bounds, opt, settings["n_windows"], n_jobs, backend, checkpoint)
+    done, n_computed = run_tasks([t for _, t in tasks], n_jobs=n_jobs, backend=backend, progress=progress,
+                                 checkpoint=checkpoint, run_key=_run_key(panel, models, settings), desc="backtest")
     meta = {**settings, "model_params": {n: e.get_params(deep=False) for n, e in models.items()},
             "n_tasks": len(tasks), "n_computed": n_computed, "n_from_checkpoint": len(tasks) - n_computed,
-            "n_jobs": n_jobs, "backend": backend or ("loky" if parallel else "sequential"),
-            "benchmark": bench, "ignored_exog": ignored}
-    finished = [(name, done[t.key]) for name, t in tasks]
-    return BacktestResult.from_tasks(panel, bounds, h, models, levels, metrics, season_length, finished, meta,
-                                     invalid=invalid)
+            "n_jobs": n_jobs, "backend": backend or ("loky" if is_parallel(n_jobs, backend) else "sequential"),
+            "ignored_exog": ignored}
+    return [(name, done[t.key]) for name, t in tasks], meta

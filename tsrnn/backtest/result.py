@@ -68,8 +68,8 @@ class BacktestResult:
             if len(frame_):
                 frame_["cutoff"] = to_pandas_stamps(panel, frame_["cutoff"].to_numpy())
         if len(invalid):
-            rows = pd.DataFrame([{**r, "model": None, "fallback": None, "traceback": ""} for r in invalid])
-            errors = pd.concat([errors, rows[ERROR_COLUMNS]], ignore_index=True) if len(errors) else rows[ERROR_COLUMNS]
+            rows = pd.DataFrame([{**r, "model": None, "traceback": ""} for r in invalid]).reindex(columns=ERROR_COLUMNS)
+            errors = pd.concat([errors, rows], ignore_index=True) if len(errors) else rows
         meta = {**meta, "season_length": season_length, "n_series": len(panel.series), "h": h}
         return cls(forecasts, scores, timings, errors, meta, metrics, list(models))
 
@@ -110,7 +110,8 @@ class BacktestResult:
         if metric is None:
             metric = self._default_metric(metric_names)
         elif metric not in metric_names and not (metric == "owa" and has_owa):
-            raise ValueError(f"unknown metric {metric!r}; this result has {metric_names + (['owa'] if has_owa else [])}")
+            known = metric_names + (["owa"] if has_owa else [])
+            raise ValueError(f"unknown metric {metric!r}; this result has {known}")
         table = sc.pivot_table(index="model", columns="metric", values="value", aggfunc="mean", sort=False)
         table = table.reindex(index=self.models, columns=metric_names)
         if has_owa and {"smape", "mase"} <= set(table.columns):
