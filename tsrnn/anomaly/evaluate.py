@@ -18,7 +18,16 @@ import pandas as pd
 from sklearn.base import clone
 
 from .._tables import markdown_table
-from ..backtest.runner import Task, TaskTimeout, check_on_error, describe_failure, fingerprint, run_tasks, time_limit
+from ..backtest.runner import (
+    Task,
+    TaskTimeout,
+    check_on_error,
+    describe_failure,
+    fingerprint,
+    raise_unless_recording,
+    run_tasks,
+    time_limit,
+)
 from ..metrics import as_loss
 from . import scoring
 from .scoring import probationary_length
@@ -102,10 +111,7 @@ def _detect(det, y, n_train: int, timeout, isolate: bool) -> dict:
             flag = np.asarray(est.predict(pd.Series(y)), dtype=np.int8)
             t2 = time.perf_counter()
     except (Exception, TaskTimeout) as exc:  # noqa: BLE001 - recorded with its series, or re-raised
-        if not isolate:
-            if isinstance(exc, TaskTimeout):
-                raise TimeoutError(str(exc)) from exc
-            raise
+        raise_unless_recording(exc, isolate)
         return describe_failure(exc)
     return {"score": score, "flag": flag, "fit_s": t1 - t0, "predict_s": t2 - t1}
 
