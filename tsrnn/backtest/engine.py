@@ -187,6 +187,8 @@ def _check_metrics(metrics) -> tuple:
     unknown = [m for m in metrics if m not in METRICS and m not in ("owa", "coverage")]
     if unknown:
         raise ValueError(f"unknown metric(s) {unknown}; choose from {sorted(METRICS) + ['owa', 'coverage']}")
+    if "owa" in metrics:  # OWA is computed from the mean sMAPE and MASE
+        metrics += tuple(m for m in ("smape", "mase") if m not in metrics)
     return metrics
 
 
