@@ -148,7 +148,7 @@ def _build_result(dets, series, runs: dict, metrics, train_fraction, invalid, me
 
 
 def evaluate_detectors(detectors, data: pd.DataFrame, metrics=DEFAULT_METRICS, n_jobs: int = 1,
-                       progress: bool = True, backend: str | None = None, checkpoint=None, on_error: str = "raise",
+                       backend: str | None = None, progress: bool = True, checkpoint=None, on_error: str = "raise",
                        timeout: float | None = None, *, train_fraction: float = 0.15):
     """Run detectors over labelled series and score their alarms (on the backtest's task runner).
 
@@ -163,10 +163,10 @@ def evaluate_detectors(detectors, data: pd.DataFrame, metrics=DEFAULT_METRICS, n
         Names from :data:`METRICS`; ``"pa_f1"`` (point-adjusted F1) warns that it inflates results.
     n_jobs : int
         Parallel workers over detector x series tasks (``-1``: all cores).
-    progress : bool
-        Show a tqdm bar.
     backend : {None, "loky", "dask"}
         Where tasks run (``"dask"``: the open ``dask.distributed`` client, else a local cluster, closed after).
+    progress : bool
+        Show a tqdm bar.
     checkpoint : path, optional
         Directory where each finished detector x series task is stored; a rerun with the same detectors, data
         and settings recomputes nothing that is there.
