@@ -6,7 +6,7 @@ PIP    := $(VENV)/bin/pip
 # A local copy of the public datasets, laid out as ../shared/datasets (used only when present).
 MIRROR ?= $(abspath ../shared/datasets)
 
-.PHONY: venv demo test lint bench clean browser
+.PHONY: venv demo test lint bench clean browser docs
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ test: venv browser
 	if [ -d "$(MIRROR)" ]; then export TSRNN_DATA_MIRROR="$(MIRROR)"; fi; \
 	$(PY) -m pytest -n 2 --dist loadfile -q tests
 
+# The documentation site (Sphinx): user guide, API reference, executed notebooks; warnings are errors.
+docs: venv
+	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+	@echo "open docs/_build/html/index.html"
+
 lint: venv
 	$(VENV)/bin/ruff check tsrnn tests benchmarks
 
@@ -39,4 +44,4 @@ bench: venv
 	$(PY) benchmarks/backtest_overhead.py
 
 clean:
-	rm -rf $(VENV) tsrnn-report .pytest_cache
+	rm -rf $(VENV) tsrnn-report .pytest_cache docs/_build docs/api docs/examples

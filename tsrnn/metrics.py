@@ -123,7 +123,7 @@ def pinball_loss(y_true, y_pred, quantile: float):
     return _reduce(np.maximum(quantile * d, (quantile - 1) * d))
 
 
-# Point metrics the backtest computes per (series, window): name -> f(y, f, scale).
+#: Point metrics the backtest computes per (series, window): name -> f(y, f, scale).
 METRICS = {
     "mae": lambda y, f, scale: mae(y, f),
     "rmse": lambda y, f, scale: rmse(y, f),

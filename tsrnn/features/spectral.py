@@ -407,7 +407,7 @@ class STFTFeatures(BaseTransformer):
     Attributes
     ----------
     n_bands_ : int
-    band_edges_ : ndarray (n_bands_ + 1,)
+    band_edges_ : ndarray ``(n_bands_ + 1,)``
         Bin index where each band starts (and the end of the last).
     n_features_in_ : int
     """

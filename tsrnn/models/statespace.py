@@ -43,7 +43,7 @@ class StateSpace(BaseForecaster):
     stochastic_level, stochastic_trend, stochastic_seasonal : bool, default True
         Whether each component has its own disturbance (``False`` makes it deterministic).
     irregular : bool, default True
-        The observation noise :math:`\varepsilon_t`.
+        The observation noise :math:`\\varepsilon_t`.
     autoregressive : int or None, default None
         Order of an AR component :math:`c_t` added to the observation equation.
     n_jobs : int, default 1
