@@ -1,6 +1,7 @@
 """The estimator base: output layout, update, persistence with a version stamp."""
 
 import io
+import warnings
 
 import joblib
 import numpy as np
@@ -18,17 +19,40 @@ def _dump(obj):
     return buf
 
 
-def test_pickles_carry_the_version_and_incompatible_ones_fail_clearly(daily_series, monkeypatch):
+def _saved_by(m, version, monkeypatch):
     import tsrnn
 
+    current = tsrnn.__version__
+    monkeypatch.setattr(tsrnn, "__version__", version)
+    buf = _dump(m)
+    monkeypatch.setattr(tsrnn, "__version__", current)
+    return buf
+
+
+def test_pickles_carry_the_version_and_a_major_version_apart_fails_clearly(daily_series, monkeypatch):
     m = SeasonalNaive(7).fit(daily_series)
-    buf = _dump(m)
-    assert joblib.load(buf).predict(3).equals(m.predict(3))
-    monkeypatch.setattr(tsrnn, "__version__", "9.0.0")
-    buf = _dump(m)
-    monkeypatch.setattr(tsrnn, "__version__", "0.1.0")
-    with pytest.raises(ValueError, match=r"saved with tsrnn 9.0.0 .* tsrnn 0.1.0"):
-        joblib.load(buf)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same version loads silently
+        assert joblib.load(_dump(m)).predict(3).equals(m.predict(3))
+    with pytest.raises(ValueError, match=r"saved with tsrnn 9.0.0 .* tsrnn 0.1.0 \(another major version\)"):
+        joblib.load(_saved_by(m, "9.0.0", monkeypatch))
+
+
+@pytest.mark.parametrize("version", ["0.0.3", "0.7.0", "0.1.1"])
+def test_pickle_from_another_minor_version_warns_and_loads(daily_series, monkeypatch, version):
+    from tsrnn.base import InconsistentVersionWarning
+
+    m = SeasonalNaive(7).fit(daily_series)
+    with pytest.warns(InconsistentVersionWarning, match=rf"saved with tsrnn {version} .* tsrnn 0.1.0") as rec:
+        loaded = joblib.load(_saved_by(m, version, monkeypatch))
+    w = rec[0].message
+    assert (w.estimator_name, w.original_version, w.current_version) == ("SeasonalNaive", version, "0.1.0")
+    assert loaded.predict(3).equals(m.predict(3))
+
+
+def test_unreadable_state_fails_clearly():
+    with pytest.raises(ValueError, match=r"this Naive \(saved with tsrnn unknown\) cannot be read by tsrnn 0.1.0"):
+        Naive().__setstate__(["not", "a", "state"])
 
 
 def test_series_name_and_panel_layout(daily_series, daily_panel):

@@ -234,6 +234,10 @@ def test_error_texts_show_dates_not_nanoseconds():
     frame = pd.DataFrame({"unique_id": "a", "ds": idx, "y": [1.0, 2, 3]})
     with pytest.raises(ValueError, match=r"series 'a'.*2024-01-02 00:00:00 after 2024-01-03 00:00:00"):
         to_panel(frame)
+    m = Naive().fit(_series())
+    gap = pd.Series([1.0], index=pd.DatetimeIndex(["2024-02-05"]))
+    with pytest.raises(ValueError, match=r"expected first stamp 2024-01-31 00:00:00, got 2024-02-05 00:00:00"):
+        m.update(gap)
 
 
 def test_irregular_error_gives_advice_that_works():

@@ -21,6 +21,7 @@ __all__ = [
     "check_horizon",
     "check_levels",
     "check_positive_int",
+    "format_stamp",
     "format_stamps",
     "future_index",
     "PANEL_COLUMNS",
@@ -136,6 +137,11 @@ def _stamp_str(v, index_type: str = "datetime", freq=None) -> str:
     if index_type == "period" and freq is not None:
         return str(pd.Period(ordinal=int(v), freq=freq))
     return str(int(v))
+
+
+def format_stamp(panel: Panel, value) -> str:
+    """One stamp of ``panel``'s kind as a user reads it (a date, a period or an integer)."""
+    return _stamp_str(value, panel.index_type, panel.freq)
 
 
 def format_stamps(panel: Panel, values, limit: int = 5) -> str:

@@ -14,6 +14,8 @@ intervals)`` for one series; the base runs them over a panel (in parallel with `
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -27,6 +29,7 @@ from ._validation import (
     check_horizon,
     check_levels,
     exog_for_predict,
+    format_stamp,
     future_index,
     to_pandas_index,
     to_pandas_stamps,
@@ -34,7 +37,7 @@ from ._validation import (
 )
 
 __all__ = ["BaseForecaster", "BaseDetector", "BaseTransformer", "gaussian_intervals", "quantile_intervals",
-           "Forecast"]
+           "Forecast", "InconsistentVersionWarning"]
 
 # (mean of shape (h,), {level: (lo, hi)})
 Forecast = tuple[np.ndarray, dict]
@@ -90,11 +93,32 @@ def _resolve_n_jobs(n_jobs) -> int:
     return joblib.cpu_count() if n_jobs < 0 else int(n_jobs)
 
 
-class _Versioned:
-    """Pickles carry the tsrnn version; loading one from an incompatible version fails with a clear error.
+class InconsistentVersionWarning(UserWarning):
+    """An estimator is loaded by a tsrnn version other than the one that saved it (as scikit-learn's warning of
+    the same name). Its results may differ: refit it, or install the saving version, to be sure.
 
-    Pickle (and so joblib) files execute code when loaded: load only files you trust. Versions are compatible
-    when their major numbers agree (and, before 1.0, their minor numbers too).
+    Attributes: ``estimator_name``, ``original_version``, ``current_version``.
+    """
+
+    def __init__(self, *, estimator_name: str, original_version: str, current_version: str):
+        self.estimator_name = estimator_name
+        self.original_version = original_version
+        self.current_version = current_version
+
+    def __str__(self) -> str:
+        return (
+            f"this {self.estimator_name} was saved with tsrnn {self.original_version} and is loaded by tsrnn "
+            f"{self.current_version}: results may differ; refit it, or install tsrnn=={self.original_version} "
+            "to be sure"
+        )
+
+
+class _Versioned:
+    """Pickles carry the tsrnn version. Loading one saved by another version warns
+    (:class:`InconsistentVersionWarning`); it fails with a clear error only across a major version (``1.x`` from
+    ``2.x``) or when the saved state cannot be read.
+
+    Pickle (and so joblib) files execute code when loaded: load only files you trust.
     """
 
     def __getstate__(self):
@@ -104,14 +128,23 @@ class _Versioned:
         return state
 
     def __setstate__(self, state):
-        saved = state.pop("_tsrnn_version", None)
-        current = _tsrnn_version()
-        if saved is not None and not _compatible(saved, current):
+        name, current = type(self).__name__, _tsrnn_version()
+        saved = state.pop("_tsrnn_version", None) if isinstance(state, dict) else None
+        if saved is not None and saved != current:
+            if _major(saved) != _major(current):
+                raise ValueError(
+                    f"this {name} was saved with tsrnn {saved} and cannot be loaded by tsrnn {current} (another "
+                    f"major version); install tsrnn=={saved} to load it, or fit the model again"
+                )
+            warnings.warn(InconsistentVersionWarning(estimator_name=name, original_version=saved,
+                                                     current_version=current), stacklevel=2)
+        try:
+            super().__setstate__(state)
+        except Exception as exc:
             raise ValueError(
-                f"this {type(self).__name__} was saved with tsrnn {saved} and cannot be loaded by tsrnn {current}; "
-                f"install tsrnn=={saved} to load it, or fit the model again"
-            )
-        super().__setstate__(state)
+                f"this {name} (saved with tsrnn {saved or 'unknown'}) cannot be read by tsrnn {current}: {exc}; "
+                "fit the model again"
+            ) from exc
 
 
 def _tsrnn_version() -> str:
@@ -120,9 +153,8 @@ def _tsrnn_version() -> str:
     return __version__
 
 
-def _compatible(a: str, b: str) -> bool:
-    pa, pb = a.split(".")[:2], b.split(".")[:2]
-    return pa == pb if pa[0] == "0" or pb[0] == "0" else pa[0] == pb[0]
+def _major(version: str) -> str:
+    return str(version).split(".")[0]
 
 
 class BaseForecaster(_Versioned, BaseEstimator):
@@ -274,8 +306,8 @@ class BaseForecaster(_Versioned, BaseEstimator):
             expected = future_index(self.panel_, o, 1)[0]
             if s.ds[0] != expected:
                 raise ValueError(
-                    f"series {s.uid!r}: update must continue the fitted series: expected first stamp {expected}, "
-                    f"got {s.ds[0]}"
+                    f"series {s.uid!r}: update must continue the fitted series: expected first stamp "
+                    f"{format_stamp(self.panel_, expected)}, got {format_stamp(self.panel_, s.ds[0])}"
                 )
             if (o.X is None) != (s.X is None):
                 raise ValueError(f"series {s.uid!r}: update must carry the same exogenous columns as fit")
