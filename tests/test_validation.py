@@ -256,3 +256,26 @@ def test_horizon_past_the_pandas_range_names_h(freq, h):
     m = Naive().fit(y)
     with pytest.raises(ValueError, match=rf"h={h} .*past the last date pandas can represent"):
         m.predict(h)
+
+
+def test_one_positive_integer_validator():
+    from tsrnn._validation import check_positive_int
+    from tsrnn.models import ETS, AutoARIMA, ReductionForecaster
+
+    assert check_positive_int(np.int64(3), "window") == 3 and type(check_positive_int(np.int64(3), "w")) is int
+    assert check_positive_int(None, "window", allow_none=True) is None
+    for bad in (0, -1, 2.0, True, "3", None):
+        with pytest.raises(ValueError, match=r"Owner: window must be a positive integer, got "):
+            check_positive_int(bad, "window", "Owner")
+    with pytest.raises(ValueError, match=r"n must be an integer >= 2 or None, got 1"):
+        check_positive_int(1, "n", minimum=2, allow_none=True)
+    # the models use it, so their messages agree
+    y = _series(40)
+    with pytest.raises(ValueError, match=r"SeasonalNaive: season_length must be a positive integer, got 0"):
+        SeasonalNaive(season_length=0).fit(y)
+    with pytest.raises(ValueError, match=r"ETS: season_length must be a positive integer, got True"):
+        ETS(season_length=True).fit(y)
+    with pytest.raises(ValueError, match=r"AutoARIMA: season_length must be a positive integer or 'auto', got 'x'"):
+        AutoARIMA(season_length="x").fit(y)
+    with pytest.raises(ValueError, match=r"ReductionForecaster: window must be a positive integer or None, got 0"):
+        ReductionForecaster(window=0).fit(y)

@@ -114,17 +114,19 @@ def _label(uid) -> str:
 
 
 def check_positive_int(value, name: str, owner: str | None = None, *, minimum: int = 1,
-                       allow_none: bool = False) -> int | None:
+                       allow_none: bool = False, alternatives: str = "") -> int | None:
     """``value`` as an ``int`` >= ``minimum`` (bools refused), or a ``ValueError`` naming ``owner`` and ``name``.
 
     The one integer-argument check of tsrnn: ``season_length``, ``window``, ``level`` ... With ``allow_none``,
-    ``None`` passes through unchanged.
+    ``None`` passes through unchanged; ``alternatives`` (e.g. ``"'auto'"``) names other accepted values that the
+    caller handles before calling, for the message.
     """
     if value is None and allow_none:
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
         what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         what += " or None" if allow_none else ""
+        what += f" or {alternatives}" if alternatives else ""
         who = f"{owner}: " if owner else ""
         raise ValueError(f"{who}{name} must be {what}, got {value!r}")
     return int(value)
