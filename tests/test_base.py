@@ -111,3 +111,45 @@ def test_ets_on_an_all_zero_series():
     y = pd.Series(np.zeros(40), index=pd.date_range("2024-01-01", periods=40, freq="D"))
     f = ETS(season_length=7).fit(y).predict(3, level=[80])
     assert (f.to_numpy() == 0).all()
+
+
+def _weekly(n=140):
+    t = np.arange(n)
+    r = np.random.default_rng(0)
+    return pd.Series(20 + 3 * np.sin(2 * np.pi * t / 7) + 0.02 * t + r.normal(0, 0.2, n),
+                     index=pd.date_range("2024-01-01", periods=n, freq="D"), name="sales")
+
+
+def test_score_is_minus_the_mae_of_the_following_observations(daily_panel):
+    y = _weekly()
+    m = SeasonalNaive(7).fit(y.iloc[:120])
+    hand = -np.mean(np.abs(y.iloc[120:134].to_numpy() - np.tile(y.iloc[113:120].to_numpy(), 2)))
+    assert m.score(y.iloc[120:134]) == pytest.approx(hand, rel=1e-12)
+    with pytest.raises(ValueError, match=r"series 'sales': score needs the observations that follow.*2024-04-30"):
+        m.score(y.iloc[121:130])
+    # a panel: every series forecast as far as its own test rows reach
+    last = daily_panel.groupby("unique_id")["ds"].transform("max")
+    train, test = daily_panel[daily_panel["ds"] < last - pd.Timedelta(days=2)], daily_panel[
+        daily_panel["ds"] >= last - pd.Timedelta(days=2)]
+    p = Naive().fit(train)
+    f = p.predict(3).merge(test, on=["unique_id", "ds"])
+    assert p.score(test) == pytest.approx(-np.mean(np.abs(f["Naive"] - f["y"])), rel=1e-12)
+
+
+def test_grid_search_tunes_a_forecaster_with_nested_parameters():
+    from sklearn.base import clone
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
+
+    from tsrnn.models import ReductionForecaster
+
+    y = _weekly()
+    gs = GridSearchCV(SeasonalNaive(), {"season_length": [1, 5, 7]}, cv=TimeSeriesSplit(3, test_size=7)).fit(y)
+    assert gs.best_params_ == {"season_length": 7}
+    assert gs.best_estimator_.predict(7).index[0] == y.index[-1] + pd.Timedelta(days=1)
+    red = ReductionForecaster(estimator=Ridge(alpha=1.0), window=14)
+    tuned = clone(red).set_params(estimator__alpha=5.0)
+    assert tuned.estimator.alpha == 5.0 and red.estimator.alpha == 1.0 and tuned.estimator is not red.estimator
+    gs = GridSearchCV(red, {"estimator__alpha": [0.01, 1e6]}, cv=TimeSeriesSplit(2, test_size=7)).fit(y)
+    assert gs.best_params_ == {"estimator__alpha": 0.01}  # a huge ridge penalty flattens the seasonal forecast
+    assert red.estimator.alpha == 1.0  # the search worked on clones

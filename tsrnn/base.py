@@ -286,6 +286,41 @@ class BaseForecaster(_Versioned, BaseEstimator):
                 raise ValueError(f"{name}: series {s.uid!r}: the model produced non-finite forecasts")
         return results
 
+    def score(self, y, X=None) -> float:
+        """Negative mean absolute error of the forecasts of ``y``, the observations that follow the fitted ones.
+
+        ``y`` has the layout given to ``fit`` (a Series continuing the fitted one, or a long frame); each series
+        is forecast ``len`` steps ahead and its stamps must be the forecast's. Higher is better, as scikit-learn
+        expects, so ``GridSearchCV(forecaster, grid, cv=TimeSeriesSplit(k, test_size=h)).fit(y)`` tunes a
+        forecaster on one series: each split fits on the past and scores the next ``h`` observations.
+        ``X`` holds future exogenous values, as for ``predict``. ``predict``'s state is untouched.
+        """
+        self._check_fitted()
+        test = to_panel(y, X, freq=self.panel_.freq if self.panel_.index_type == "datetime" else None)
+        fitted = {s.uid: s for s in self.panel_.series}
+        if self.panel_.kind == "series" and test.kind == "series":
+            test.series[0].uid = self.panel_.series[0].uid
+        unknown = set(test.uids) - set(fitted)
+        if unknown:
+            raise ValueError(f"score: unknown series {sorted(map(str, unknown))[:5]} (not seen in fit)")
+        h = max(len(s) for s in test.series)
+        if test.kind == "panel":  # future exogenous values are the extra columns of the frame
+            X = y if self.panel_.exog_names else None
+        Xf = exog_for_predict(self.panel_, X, h)
+        errors = []
+        for s, (mean, _) in zip(self.panel_.series, self._forecast_arrays(h, Xf, [])):
+            t = next((u for u in test.series if u.uid == s.uid), None)
+            if t is None:
+                continue
+            expected = future_index(self.panel_, fitted[s.uid], len(t))
+            if not np.array_equal(expected, t.ds):
+                raise ValueError(
+                    f"series {s.uid!r}: score needs the observations that follow the fitted ones: expected stamps "
+                    f"from {format_stamp(self.panel_, expected[0])}, got {format_stamp(self.panel_, t.ds[0])}"
+                )
+            errors.append(np.abs(np.asarray(mean)[:len(t)] - t.y))
+        return -float(np.mean(np.concatenate(errors)))
+
     def update(self, y, X=None):
         """Append new observations that follow the fitted ones, without re-estimating parameters.
 
