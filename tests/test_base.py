@@ -153,3 +153,55 @@ def test_grid_search_tunes_a_forecaster_with_nested_parameters():
     gs = GridSearchCV(red, {"estimator__alpha": [0.01, 1e6]}, cv=TimeSeriesSplit(2, test_size=7)).fit(y)
     assert gs.best_params_ == {"estimator__alpha": 0.01}  # a huge ridge penalty flattens the seasonal forecast
     assert red.estimator.alpha == 1.0  # the search worked on clones
+
+
+def _many(k, n=20):
+    t = np.arange(n)
+    return pd.concat([pd.DataFrame({"unique_id": f"s{i:03d}", "ds": pd.date_range("2024-01-01", periods=n, freq="D"),
+                                    "y": 10.0 + i + np.sin(t)}) for i in range(k)], ignore_index=True)
+
+
+def test_panel_fit_progress_bar(capsys, monkeypatch):
+    import tqdm.auto
+
+    from tsrnn.models import Theta
+
+    bars = []
+
+    class Recording(tqdm.auto.tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.label, self.shown = kwargs.get("desc"), not self.disable
+
+        def __exit__(self, *exc):
+            bars.append((self.label, self.n, self.total, self.shown))
+            return super().__exit__(*exc)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
+    panel = _many(5)
+    Naive().fit(panel, progress=True)
+    assert bars[-1] == ("Naive fit", 5, 5, True) and "0/5" in capsys.readouterr().err
+    a = Theta().fit(panel).predict(3)
+    b = Theta(n_jobs=2).fit(panel, progress=True).predict(3)  # the bar advances per chunk of series
+    assert bars[-1] == ("Theta fit", 5, 5, True)
+    pd.testing.assert_frame_equal(a, b)
+    capsys.readouterr()
+    Naive().fit(panel, progress=False)
+    Naive().fit(_many(120))  # auto: stderr is not a terminal under pytest
+    Naive().fit(panel["y"].iloc[:20], progress=True)  # a single series: no bar
+    assert [shown for *_, shown in bars[-3:]] == [False, False, False] and capsys.readouterr().err == ""
+
+
+def test_progress_auto_rule(monkeypatch):
+    import sys
+
+    from tsrnn.base import PROGRESS_MIN_SERIES, _show_progress
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert _show_progress(None, PROGRESS_MIN_SERIES, internal=False)
+    assert not _show_progress(None, PROGRESS_MIN_SERIES - 1, internal=False)  # small panels fit quickly
+    assert not _show_progress(None, 10_000, internal=True)  # inside the backtest, which has its own bar
+    assert _show_progress(True, 2, internal=True) and not _show_progress(True, 1, internal=False)
+    assert not _show_progress(False, 10_000, internal=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    assert not _show_progress(None, 10_000, internal=False)

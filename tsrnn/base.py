@@ -14,6 +14,7 @@ intervals)`` for one series; the base runs them over a panel (in parallel with `
 
 from __future__ import annotations
 
+import sys
 import warnings
 
 import numpy as np
@@ -61,6 +62,22 @@ def quantile_intervals(draws: np.ndarray, levels, loc=0.0, scale=1.0) -> dict:
         lo, hi = np.quantile(draws, [a, 1 - a], axis=0)
         out[lv] = (loc + scale * lo, loc + scale * hi)
     return out
+
+
+PROGRESS_MIN_SERIES = 100  # the auto rule of ``fit(progress=None)``
+
+
+def _show_progress(progress, n_series: int, internal: bool) -> bool:
+    """Whether a panel fit shows its bar: see ``BaseForecaster.fit``."""
+    if progress is None:
+        return not internal and n_series >= PROGRESS_MIN_SERIES and sys.stderr.isatty()
+    return bool(progress) and n_series > 1
+
+
+def _fit_one(est, s: SeriesData, bar):
+    state = _per_series(est, s.uid, est._fit_series, s.y, s.X)
+    bar.update(1)
+    return state
 
 
 def _fit_chunk(est, chunk):
@@ -207,7 +224,7 @@ class BaseForecaster(_Versioned, BaseEstimator):
         """Column name of the forecasts (the class name)."""
         return type(self).__name__
 
-    def fit(self, y, X=None):
+    def fit(self, y, X=None, *, progress=None):
         """Fit to one series or a panel.
 
         Parameters
@@ -215,37 +232,52 @@ class BaseForecaster(_Versioned, BaseEstimator):
         y : pd.Series, 1-D array, or long pd.DataFrame ``unique_id, ds, y`` (+ exogenous columns)
         X : pd.DataFrame, optional
             Exogenous regressors for a single series, aligned with ``y``.
+        progress : bool or None, default None
+            A tqdm bar over the series while a local model fits a panel. ``None`` (auto): shown when the panel
+            has at least 100 series and stderr is a terminal, never inside the backtest (which passes its
+            already validated panel and shows its own bar); ``True``: shown for any panel of two or more series;
+            ``False``: never. With ``n_jobs`` the bar advances as chunks of series finish.
 
         Returns
         -------
         self
         """
+        internal = isinstance(y, Panel)
         panel = to_panel(y, X, min_length=self._min_length(), model=self._describe())
         if panel.exog_names and not self._supports_exog:
             raise ValueError(
                 f"{self.name} does not use exogenous regressors; drop {panel.exog_names} from the input"
             )
-        self._fit_validated(panel)
+        self._fit_validated(panel, _show_progress(progress, len(panel), internal))
         return self
 
-    def _fit_validated(self, panel: Panel) -> None:
+    def _fit_validated(self, panel: Panel, progress: bool = False) -> None:
         self.panel_ = panel
         if self._is_global:
             self._fit_panel(panel)
             self.states_ = None
         else:
-            self.states_ = self._map_fit(panel.series)
+            self.states_ = self._map_fit(panel.series, progress)
 
-    def _map_fit(self, series: list[SeriesData]) -> list:
+    def _map_fit(self, series: list[SeriesData], progress: bool = False) -> list:
+        from tqdm.auto import tqdm
+
         n_jobs = _resolve_n_jobs(getattr(self, "n_jobs", 1))
-        if n_jobs == 1 or len(series) < 2:
-            return _fit_chunk(self, series)
-        import joblib
+        with tqdm(total=len(series), desc=f"{self.name} fit", unit="series", disable=not progress,
+                  leave=False) as bar:
+            if n_jobs == 1 or len(series) < 2:
+                return [_fit_one(self, s, bar) for s in series]
+            import joblib
 
-        parts = joblib.Parallel(n_jobs=n_jobs)(
-            joblib.delayed(_fit_chunk)(self, c) for c in _chunks(series, 4 * n_jobs)
-        )
-        return [st for part in parts for st in part]
+            chunks = _chunks(series, 4 * n_jobs)
+            parts = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(
+                joblib.delayed(_fit_chunk)(self, c) for c in chunks
+            )
+            states = []
+            for chunk, part in zip(chunks, parts):
+                states += part
+                bar.update(len(chunk))
+            return states
 
     def predict(self, h: int, X=None, level=None):
         """Forecast ``h`` steps after the end of each fitted series.
