@@ -258,6 +258,12 @@ def test_horizon_past_the_pandas_range_names_h(freq, h):
         m.predict(h)
 
 
+def test_out_of_range_and_exog_errors_show_local_dates():
+    y = pd.Series(np.arange(24.0), index=pd.date_range("2020-01-01", periods=24, freq="MS", tz="Europe/Paris"))
+    with pytest.raises(ValueError, match=r"h=3600 steps of MS after 2021-12-01 00:00:00\+01:00"):
+        Naive().fit(y).predict(3600)
+
+
 def test_one_positive_integer_validator():
     from tsrnn._validation import check_positive_int
     from tsrnn.models import ETS, AutoARIMA, ReductionForecaster

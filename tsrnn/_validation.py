@@ -142,14 +142,16 @@ def _stamp_str(v, index_type: str = "datetime", freq=None) -> str:
 
 
 def format_stamp(panel: Panel, value) -> str:
-    """One stamp of ``panel``'s kind as a user reads it (a date, a period or an integer)."""
+    """One stamp of ``panel``'s kind as a user reads it (a date in the series' time zone, a period or an integer)."""
+    if panel.index_type == "datetime" and panel.tz is not None:
+        return str(pd.Timestamp(value).tz_localize("UTC").tz_convert(panel.tz))
     return _stamp_str(value, panel.index_type, panel.freq)
 
 
 def format_stamps(panel: Panel, values, limit: int = 5) -> str:
     """Stamps of ``panel``'s kind as a short readable list (dates, periods or integers)."""
     vals = list(np.asarray(values))
-    shown = [_stamp_str(v, panel.index_type, panel.freq) for v in vals[:limit]]
+    shown = [format_stamp(panel, v) for v in vals[:limit]]
     more = f" and {len(vals) - limit} more" if len(vals) > limit else ""
     return "[" + ", ".join(shown) + "]" + more
 
@@ -571,7 +573,7 @@ def future_index(panel: Panel, s: SeriesData, h: int) -> np.ndarray:
         step = fixed_step_ns(off, panel.tz)
         if step is not None:
             if int(last.astype("datetime64[ns]").view(np.int64)) > pd.Timestamp.max.value - h * step:
-                _raise_out_of_range(s, h, off)
+                _raise_out_of_range(panel, s, h)
             return last + np.arange(1, h + 1, dtype=np.int64) * np.timedelta64(step, "ns")
         key = (last, off, h, panel.tz)
         out = _FUTURE_CACHE.get(key)
@@ -579,7 +581,7 @@ def future_index(panel: Panel, s: SeriesData, h: int) -> np.ndarray:
             try:
                 out = _utc_naive(pd.date_range(_local([last], panel.tz)[0], periods=h + 1, freq=off)[1:])
             except (pd.errors.OutOfBoundsDatetime, OverflowError):
-                _raise_out_of_range(s, h, off)
+                _raise_out_of_range(panel, s, h)
             if len(_FUTURE_CACHE) > 4096:
                 _FUTURE_CACHE.clear()
             _FUTURE_CACHE[key] = out
@@ -588,10 +590,10 @@ def future_index(panel: Panel, s: SeriesData, h: int) -> np.ndarray:
     return last + np.arange(1, h + 1, dtype=np.int64) * step
 
 
-def _raise_out_of_range(s: SeriesData, h: int, off) -> None:
+def _raise_out_of_range(panel: Panel, s: SeriesData, h: int) -> None:
     raise ValueError(
-        f"{_label(s.uid)}: h={h} steps of {off.freqstr} after {_stamp_str(s.ds[-1])} run past the last date pandas "
-        f"can represent ({pd.Timestamp.max.date()}); use a smaller h"
+        f"{_label(s.uid)}: h={h} steps of {panel.freq.freqstr} after {format_stamp(panel, s.ds[-1])} run past the "
+        f"last date pandas can represent ({pd.Timestamp.max.date()}); use a smaller h"
     )
 
 
