@@ -8,7 +8,22 @@ from tsrnn.models import Naive
 from tsrnn.utils.estimator_checks import check_estimator, test_instance, yield_checks
 
 ESTIMATORS = tsrnn.all_estimators()
-CASES = [(name, chk_name, chk) for name, Est in ESTIMATORS for chk_name, chk in yield_checks(test_instance(Est))]
+
+# Known failures of estimators owned by other branches, each being fixed there; remove an entry once it passes
+# (strict: an entry that starts passing fails the run, so the list cannot go stale).
+KNOWN_FAILURES = {
+    # RNNForecaster computes sigma_ lazily in predict(level=...) (issue 18, neural-b fixes it)
+    ("RNNForecaster", "check_dict_unchanged"): "sigma_ computed lazily by predict(level=)",
+}
+
+
+def _case(name, chk_name, chk):
+    reason = KNOWN_FAILURES.get((name, chk_name))
+    marks = [pytest.mark.xfail(reason=reason, strict=True, raises=AssertionError)] if reason else []
+    return pytest.param(name, chk_name, chk, marks=marks, id=f"{name}-{chk_name}")
+
+
+CASES = [_case(name, chk_name, chk) for name, Est in ESTIMATORS for chk_name, chk in yield_checks(test_instance(Est))]
 
 
 def test_every_estimator_is_listed_and_builds_without_arguments():
@@ -18,7 +33,7 @@ def test_every_estimator_is_listed_and_builds_without_arguments():
         Est()
 
 
-@pytest.mark.parametrize("name, check_name, check", CASES, ids=[f"{n}-{c}" for n, c, _ in CASES])
+@pytest.mark.parametrize("name, check_name, check", CASES)
 def test_conformance(name, check_name, check):
     Est = dict(ESTIMATORS)[name]
     check(test_instance(Est))
@@ -47,7 +62,29 @@ class _CrossedIntervals(Naive):
         return mean, {lv: (hi, lo) for lv, (lo, hi) in iv.items()}
 
 
+class _StatefulPredict(Naive):
+    """Counts its predictions: state changed by predict, which check_dict_unchanged must catch."""
+
+    def _predict_series(self, state, h, X, levels):
+        self.calls_ = getattr(self, "calls_", 0) + 1
+        return super()._predict_series(state, h, X, levels)
+
+
+class _RewritesArray(Naive):
+    """Rewrites a fitted array in place (same keys, same types): only a deep comparison sees it."""
+
+    def _fit_series(self, y, X):
+        self.buffer_ = np.zeros(3)
+        return super()._fit_series(y, X)
+
+    def _predict_series(self, state, h, X, levels):
+        self.buffer_[0] += 1.0
+        return super()._predict_series(state, h, X, levels)
+
+
 @pytest.mark.parametrize("broken, check", [
+    (_StatefulPredict, "check_dict_unchanged"),
+    (_RewritesArray, "check_dict_unchanged"),
     (_BrokenInit, "check_init_stores_params"),
     (_NonDeterministic, "check_deterministic"),
     (_WrongIndex, "check_series_output"),

@@ -150,3 +150,138 @@ def test_integer_and_float32_input():
     assert list(f.index) == [10, 11] and f.iloc[0] == 9.0
     f = Naive().fit(np.arange(10, dtype=np.float32)).predict(1)
     assert f.dtype == np.float64
+
+
+# ------------------------------------------------------------------ issue 18: no silent wrong answers
+
+
+class _ExogMean(Naive):
+    """A forecaster whose forecast is its future regressor: shows exactly which X row lands on which stamp."""
+
+    _supports_exog = True
+
+    def _predict_series(self, state, h, X, levels):
+        return X[:, 0].copy(), {}
+
+
+def test_future_exog_matched_by_stamps_for_a_series():
+    y = _series(30, name="sales")
+    m = _ExogMean().fit(y, pd.DataFrame({"x": np.zeros(30)}, index=y.index))
+    fut = pd.date_range(y.index[-1] + pd.Timedelta(days=1), periods=3, freq="D")
+    X = pd.DataFrame({"x": [1.0, 2.0, 3.0]}, index=fut)
+    ahead = m.predict(3, X=X)
+    np.testing.assert_array_equal(ahead.to_numpy(), [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(m.predict(3, X=X.iloc[::-1]).to_numpy(), [1.0, 2.0, 3.0])  # order irrelevant
+    stale = pd.DataFrame({"x": [1.0, 2.0, 3.0]}, index=y.index[-3:])  # stamped in the training period
+    with pytest.raises(ValueError, match=r"series 'sales'.*misses forecast stamps \[2024-01-31 00:00:00, "):
+        m.predict(3, X=stale)
+    longer = pd.DataFrame({"x": np.arange(4.0)}, index=pd.date_range(fut[0], periods=4, freq="D"))
+    with pytest.raises(ValueError, match=r"series 'sales'.*outside the forecast \[2024-02-03 00:00:00\]"):
+        m.predict(3, X=longer)
+    with pytest.raises(ValueError, match="misses forecast stamps"):
+        m.predict(3, X=X.iloc[:2])
+    # a ds column works like the index
+    np.testing.assert_array_equal(m.predict(3, X=X.iloc[::-1].rename_axis("ds").reset_index()).to_numpy(), [1, 2, 3])
+
+
+def test_future_exog_matched_by_ds_per_series_in_a_panel():
+    panel = _frame(n=20, k=2).assign(x=0.0)
+    m = _ExogMean().fit(panel)
+    last = panel.groupby("unique_id")["ds"].max()
+    rows = []
+    for i, uid in enumerate(["u0", "u1"]):
+        ds = pd.date_range(last[uid] + pd.Timedelta(hours=1), periods=3, freq="h")
+        rows.append(pd.DataFrame({"unique_id": uid, "ds": ds, "x": 10.0 * i + np.arange(3)}))
+    X = pd.concat(rows, ignore_index=True)
+    out = m.predict(3, X=X)
+    shuffled = m.predict(3, X=X.sample(frac=1.0, random_state=0))
+    np.testing.assert_array_equal(out["_ExogMean"].to_numpy(), [0, 1, 2, 10, 11, 12])
+    pd.testing.assert_frame_equal(out, shuffled)
+    bad = X.copy()
+    bad.loc[bad["unique_id"] == "u1", "ds"] -= pd.Timedelta(hours=1)  # u1 shifted one hour back
+    with pytest.raises(ValueError, match=r"series 'u1'.*misses forecast stamps \[2024-01-01 22:00:00\]"
+                                         r".*outside the forecast \[2024-01-01 19:00:00\]"):
+        m.predict(3, X=bad)
+    with pytest.raises(TypeError, match="unique_id, ds"):
+        m.predict(3, X=X.drop(columns="ds"))
+
+
+@pytest.mark.parametrize("level, suggestion", [(0.95, "level=95"), ([0.8, 0.95], "level=80"), (1, "level=100")])
+def test_level_given_as_a_fraction_suggests_the_percentage(level, suggestion):
+    with pytest.raises(ValueError, match=f"fraction.*pass {suggestion}"):
+        check_levels(level)
+    with pytest.raises(ValueError, match=f"pass {suggestion}"):
+        Naive().fit(_series()).predict(3, level=level)
+
+
+@pytest.mark.parametrize("level", [0, 100, 150, -5, np.nan, True, "95"])
+def test_level_outside_the_open_percentage_range(level):
+    with pytest.raises(ValueError, match=r"percentages in \(1, 100\)"):
+        check_levels(level)
+
+
+def test_error_texts_show_dates_not_nanoseconds():
+    idx = pd.DatetimeIndex(["2024-01-01", "2024-01-03", "2024-01-02"])
+    with pytest.raises(ValueError, match=r"position 2: 2024-01-02 00:00:00 after 2024-01-03 00:00:00") as e:
+        to_panel(pd.Series([1.0, 2, 3], index=idx))
+    assert "1704" not in str(e.value)  # no int64 nanoseconds
+    dup = pd.DatetimeIndex(["2024-01-01", "2024-01-02", "2024-01-02"])
+    with pytest.raises(ValueError, match=r"duplicated time stamp 2024-01-02 00:00:00"):
+        to_panel(pd.Series([1.0, 2, 3], index=dup))
+    per = pd.PeriodIndex(["2024-01", "2024-03", "2024-02"], freq="M")
+    with pytest.raises(ValueError, match=r"2024-02 after 2024-03"):
+        to_panel(pd.Series([1.0, 2, 3], index=per))
+    frame = pd.DataFrame({"unique_id": "a", "ds": idx, "y": [1.0, 2, 3]})
+    with pytest.raises(ValueError, match=r"series 'a'.*2024-01-02 00:00:00 after 2024-01-03 00:00:00"):
+        to_panel(frame)
+    m = Naive().fit(_series())
+    gap = pd.Series([1.0], index=pd.DatetimeIndex(["2024-02-05"]))
+    with pytest.raises(ValueError, match=r"expected first stamp 2024-01-31 00:00:00, got 2024-02-05 00:00:00"):
+        m.update(gap)
+
+
+def test_irregular_error_gives_advice_that_works():
+    idx = pd.DatetimeIndex(["2024-01-01", "2024-01-02", "2024-01-04", "2024-01-09", "2024-01-10"])
+    y = pd.Series(np.arange(5.0), index=idx)
+    with pytest.raises(ValueError, match="irregular") as e:
+        Naive().fit(y)
+    assert "freq=" not in str(e.value)  # no method of the public API takes freq=
+    assert "resample" in str(e.value)
+    Naive().fit(y.resample("D").mean().interpolate())  # the advice, followed, works
+
+
+@pytest.mark.parametrize("freq, h", [("MS", 12 * 300), ("D", 300 * 366), ("h", 10**8)])
+def test_horizon_past_the_pandas_range_names_h(freq, h):
+    y = pd.Series(np.arange(24.0), index=pd.date_range("2020-01-01", periods=24, freq=freq))
+    m = Naive().fit(y)
+    with pytest.raises(ValueError, match=rf"h={h} .*past the last date pandas can represent"):
+        m.predict(h)
+
+
+def test_out_of_range_and_exog_errors_show_local_dates():
+    y = pd.Series(np.arange(24.0), index=pd.date_range("2020-01-01", periods=24, freq="MS", tz="Europe/Paris"))
+    with pytest.raises(ValueError, match=r"h=3600 steps of MS after 2021-12-01 00:00:00\+01:00"):
+        Naive().fit(y).predict(3600)
+
+
+def test_one_positive_integer_validator():
+    from tsrnn._validation import check_positive_int
+    from tsrnn.models import ETS, AutoARIMA, ReductionForecaster
+
+    assert check_positive_int(np.int64(3), "window") == 3 and type(check_positive_int(np.int64(3), "w")) is int
+    assert check_positive_int(None, "window", allow_none=True) is None
+    for bad in (0, -1, 2.0, True, "3", None):
+        with pytest.raises(ValueError, match=r"Owner: window must be a positive integer, got "):
+            check_positive_int(bad, "window", "Owner")
+    with pytest.raises(ValueError, match=r"n must be an integer >= 2 or None, got 1"):
+        check_positive_int(1, "n", minimum=2, allow_none=True)
+    # the models use it, so their messages agree
+    y = _series(40)
+    with pytest.raises(ValueError, match=r"SeasonalNaive: season_length must be a positive integer, got 0"):
+        SeasonalNaive(season_length=0).fit(y)
+    with pytest.raises(ValueError, match=r"ETS: season_length must be a positive integer, got True"):
+        ETS(season_length=True).fit(y)
+    with pytest.raises(ValueError, match=r"AutoARIMA: season_length must be a positive integer or 'auto', got 'x'"):
+        AutoARIMA(season_length="x").fit(y)
+    with pytest.raises(ValueError, match=r"ReductionForecaster: window must be a positive integer or None, got 0"):
+        ReductionForecaster(window=0).fit(y)

@@ -20,6 +20,9 @@ __all__ = [
     "to_panel",
     "check_horizon",
     "check_levels",
+    "check_positive_int",
+    "format_stamp",
+    "format_stamps",
     "future_index",
     "PANEL_COLUMNS",
 ]
@@ -110,6 +113,49 @@ def _label(uid) -> str:
     return f"series {uid!r}"
 
 
+def check_positive_int(value, name: str, owner: str | None = None, *, minimum: int = 1,
+                       allow_none: bool = False, alternatives: str = "") -> int | None:
+    """``value`` as an ``int`` >= ``minimum`` (bools refused), or a ``ValueError`` naming ``owner`` and ``name``.
+
+    The one integer-argument check of tsrnn: ``season_length``, ``window``, ``level`` ... With ``allow_none``,
+    ``None`` passes through unchanged; ``alternatives`` (e.g. ``"'auto'"``) names other accepted values that the
+    caller handles before calling, for the message.
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
+        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        what += " or None" if allow_none else ""
+        what += f" or {alternatives}" if alternatives else ""
+        who = f"{owner}: " if owner else ""
+        raise ValueError(f"{who}{name} must be {what}, got {value!r}")
+    return int(value)
+
+
+def _stamp_str(v, index_type: str = "datetime", freq=None) -> str:
+    """One stored stamp as a user reads it: a date (not int64 nanoseconds), a period, or an integer."""
+    if index_type == "datetime":
+        return str(pd.Timestamp(v))
+    if index_type == "period" and freq is not None:
+        return str(pd.Period(ordinal=int(v), freq=freq))
+    return str(int(v))
+
+
+def format_stamp(panel: Panel, value) -> str:
+    """One stamp of ``panel``'s kind as a user reads it (a date in the series' time zone, a period or an integer)."""
+    if panel.index_type == "datetime" and panel.tz is not None:
+        return str(pd.Timestamp(value).tz_localize("UTC").tz_convert(panel.tz))
+    return _stamp_str(value, panel.index_type, panel.freq)
+
+
+def format_stamps(panel: Panel, values, limit: int = 5) -> str:
+    """Stamps of ``panel``'s kind as a short readable list (dates, periods or integers)."""
+    vals = list(np.asarray(values))
+    shown = [format_stamp(panel, v) for v in vals[:limit]]
+    more = f" and {len(vals) - limit} more" if len(vals) > limit else ""
+    return "[" + ", ".join(shown) + "]" + more
+
+
 def _check_values(values, uid, what="y") -> np.ndarray:
     """Numeric, finite float64 values, or a clear error."""
     arr = np.asarray(values)
@@ -153,22 +199,28 @@ def _freq_of_datetimes(ds: pd.DatetimeIndex, uid, freq=None):
         return None
     raise ValueError(
         f"{_label(uid)}: time stamps are irregular and no frequency could be inferred "
-        f"(first stamps {list(ds[:3].astype(str))}); resample to a regular grid or pass freq="
+        f"(first stamps {list(ds[:3].astype(str))}); resample to a regular grid first, e.g. "
+        "y.resample('D').mean() or y.asfreq('h'), then fill or drop the gaps"
     )
 
 
-def _check_order(ds_values: np.ndarray, uid) -> None:
+def _check_order(ds_values: np.ndarray, uid, index_type: str = "range", freq=None) -> None:
+    """Strictly increasing stamps; errors show the stamps as dates/periods (``index_type``), not raw integers."""
     if len(ds_values) < 2:
         return
     d = np.diff(ds_values)
     zero = np.zeros((), dtype=d.dtype)
+
+    def show(i):
+        return _stamp_str(ds_values[i], index_type, freq)
+
     if (d == zero).any():
         i = int(np.flatnonzero(d == zero)[0]) + 1
-        raise ValueError(f"{_label(uid)}: duplicated time stamp {ds_values[i]} at position {i}")
+        raise ValueError(f"{_label(uid)}: duplicated time stamp {show(i)} at position {i}")
     if (d < zero).any():
         i = int(np.flatnonzero(d < zero)[0]) + 1
         raise ValueError(
-            f"{_label(uid)}: time stamps are not sorted (position {i}: {ds_values[i]} after {ds_values[i - 1]}); "
+            f"{_label(uid)}: time stamps are not sorted (position {i}: {show(i)} after {show(i - 1)}); "
             "sort by time first"
         )
 
@@ -291,7 +343,7 @@ def _stamps_from_index(index, uid, freq):
     """Numpy stamps, step/offset, index type and time zone of a pandas index."""
     if isinstance(index, pd.DatetimeIndex):
         index = index.as_unit("ns")
-        _check_order(index.asi8, uid)
+        _check_order(index.asi8, uid, "datetime")
         off = _freq_of_datetimes(index, uid, freq)
         _check_regular(index, off, uid)
         tz = index.tz
@@ -299,7 +351,7 @@ def _stamps_from_index(index, uid, freq):
         return ds, off, "datetime", tz
     if isinstance(index, pd.PeriodIndex):
         ords = index.asi8
-        _check_order(ords, uid)
+        _check_order(ords, uid, "period", index.freq)
         if len(ords) > 1 and (np.diff(ords) != 1).any():
             i = int(np.flatnonzero(np.diff(ords) != 1)[0]) + 1
             raise ValueError(f"{_label(uid)}: missing periods: {index[i - 1]} is followed by {index[i]}")
@@ -318,6 +370,78 @@ def _stamps_from_index(index, uid, freq):
     )
 
 
+def _series_at(bounds, i) -> int:
+    """The series (group number) that row ``i`` of the grouped panel belongs to."""
+    return int(np.searchsorted(bounds, i, side="right") - 1)
+
+
+def _frame_stamps(ds_col: pd.Series):
+    """The ``ds`` column as numpy stamps (UTC-naive datetime64[ns], int64 or period ordinals), kind and tz."""
+    if pd.api.types.is_datetime64_any_dtype(ds_col):
+        tz = getattr(ds_col.dt, "tz", None)
+        ds_all = (ds_col.dt.tz_convert("UTC").dt.tz_localize(None) if tz is not None else ds_col).to_numpy()
+        return ds_all.astype("datetime64[ns]"), "datetime", tz
+    if pd.api.types.is_integer_dtype(ds_col):
+        return ds_col.to_numpy().astype(np.int64), "range", None
+    if isinstance(ds_col.dtype, pd.PeriodDtype):
+        return pd.PeriodIndex(ds_col).asi8, "period", None
+    try:
+        return pd.to_datetime(ds_col).to_numpy().astype("datetime64[ns]"), "datetime", None
+    except (TypeError, ValueError):
+        raise TypeError(f"column 'ds' must hold datetimes or integers, got dtype {ds_col.dtype}") from None
+
+
+def _frame_values(df: pd.DataFrame, exog: list, uniques):
+    """``y`` (and the exogenous columns) of a long frame as float64, or a clear ``TypeError``."""
+    try:
+        y_all = df["y"].to_numpy().astype(np.float64)
+    except (TypeError, ValueError):
+        bad = pd.to_numeric(df["y"], errors="coerce").isna() & df["y"].notna()
+        first = df.loc[bad, "unique_id"].iloc[0] if bad.any() else uniques[0]
+        raise TypeError(f"{_label(first)}: y must be numeric, got dtype {df['y'].dtype}") from None
+    if not exog:
+        return y_all, None
+    try:
+        return y_all, df[exog].to_numpy(dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"exogenous columns {exog} must be numeric") from None
+
+
+def _check_frame_finite(y_o, X_o, bounds, uniques) -> None:
+    """Vectorised over the whole frame; per-series detail (naming the series) only when something is wrong."""
+    finite = np.isfinite(y_o)
+    if not finite.all():
+        s = _series_at(bounds, int(np.flatnonzero(~finite)[0]))
+        _check_values(y_o[bounds[s]:bounds[s + 1]], uniques[s])
+    if X_o is not None and not np.isfinite(X_o).all():
+        s = _series_at(bounds, int(np.flatnonzero(~np.isfinite(X_o).all(axis=1))[0]))
+        _check_values(X_o[bounds[s]:bounds[s + 1]], uniques[s], what="X")
+
+
+def _frame_step(ds_o, bounds, uniques, same, index_type, freq, tz, ds_col):
+    """Sorted, regular stamps within every series; returns the panel's frequency (offset or int step)."""
+    ds_int = ds_o.view(np.int64) if ds_o.dtype.kind == "M" else ds_o
+    d = np.diff(ds_int)
+    dd = d[same]
+    if (dd <= 0).any():
+        s = _series_at(bounds, int(np.flatnonzero(same & (d <= 0))[0]) + 1)
+        pfreq = ds_col.dtype.freq if index_type == "period" else None
+        _check_order(ds_o[bounds[s]:bounds[s + 1]], uniques[s], index_type, pfreq)
+    if index_type == "datetime":
+        return _panel_freq(ds_o, bounds, uniques, freq, same, d, tz)
+    if index_type == "period":
+        if (dd != 1).any():
+            s = _series_at(bounds, int(np.flatnonzero(same & (d != 1))[0]) + 1)
+            raise ValueError(f"{_label(uniques[s])}: missing periods in column 'ds'")
+        return ds_col.dtype.freq
+    steps = np.unique(dd)
+    step = int(steps[0]) if len(steps) else 1
+    if len(steps) > 1:
+        s = _series_at(bounds, int(np.flatnonzero(same & (d != step))[0]) + 1)
+        raise ValueError(f"{_label(uniques[s])}: irregular integer stamps in column 'ds'")
+    return step
+
+
 def _panel_from_frame(df: pd.DataFrame, freq) -> Panel:
     missing = [c for c in PANEL_COLUMNS if c not in df.columns]
     if missing:
@@ -328,88 +452,19 @@ def _panel_from_frame(df: pd.DataFrame, freq) -> Panel:
     if len(df) == 0:
         raise ValueError("the panel is empty (no rows)")
     exog = [c for c in df.columns if c not in PANEL_COLUMNS]
-    uid_arr = df["unique_id"].to_numpy()
     # group rows by series in order of first appearance, keeping the row order within a series
-    codes, uniques = pd.factorize(uid_arr, sort=False)
+    codes, uniques = pd.factorize(df["unique_id"].to_numpy(), sort=False)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-    ds_col = df["ds"]
-    if pd.api.types.is_datetime64_any_dtype(ds_col):
-        tz = getattr(ds_col.dt, "tz", None)
-        ds_all = (ds_col.dt.tz_convert("UTC").dt.tz_localize(None) if tz is not None else ds_col).to_numpy()
-        ds_all = ds_all.astype("datetime64[ns]")
-        ds_all = ds_all.astype("datetime64[ns]")
-        index_type = "datetime"
-    elif pd.api.types.is_integer_dtype(ds_col):
-        tz = None
-        ds_all = ds_col.to_numpy().astype(np.int64)
-        index_type = "range"
-    elif isinstance(ds_col.dtype, pd.PeriodDtype):
-        tz = None
-        ds_all = pd.PeriodIndex(ds_col).asi8
-        index_type = "period"
-    else:
-        try:
-            ds_all = pd.to_datetime(ds_col).to_numpy().astype("datetime64[ns]")
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"column 'ds' must hold datetimes or integers, got dtype {ds_col.dtype}"
-            ) from None
-        tz = None
-        index_type = "datetime"
-    y_all = df["y"].to_numpy()
-    try:
-        y_all = y_all.astype(np.float64)
-    except (TypeError, ValueError):
-        bad = pd.to_numeric(df["y"], errors="coerce").isna() & df["y"].notna()
-        first = df.loc[bad, "unique_id"].iloc[0] if bad.any() else uniques[0]
-        raise TypeError(f"{_label(first)}: y must be numeric, got dtype {df['y'].dtype}") from None
-    X_all = None
-    if exog:
-        try:
-            X_all = df[exog].to_numpy(dtype=np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"exogenous columns {exog} must be numeric") from None
+    ds_all, index_type, tz = _frame_stamps(df["ds"])
+    y_all, X_all = _frame_values(df, exog, uniques)
     ds_o, y_o = ds_all[order], y_all[order]
     X_o = X_all[order] if X_all is not None else None
-    series: list[SeriesData] = []
-    step = None
-    # vectorised checks over the whole frame first, per-series detail only when something is wrong
-    finite = np.isfinite(y_o)
-    if not finite.all():
-        i = int(np.flatnonzero(~finite)[0])
-        s = int(np.searchsorted(bounds, i, side="right") - 1)
-        _check_values(y_o[bounds[s]:bounds[s + 1]], uniques[s])
-    if X_o is not None and not np.isfinite(X_o).all():
-        i = int(np.flatnonzero(~np.isfinite(X_o).all(axis=1))[0])
-        s = int(np.searchsorted(bounds, i, side="right") - 1)
-        _check_values(X_o[bounds[s]:bounds[s + 1]], uniques[s], what="X")
-    ds_int = ds_o.view(np.int64) if ds_o.dtype.kind == "M" else ds_o
-    d = np.diff(ds_int)
+    _check_frame_finite(y_o, X_o, bounds, uniques)
     same = codes[order][1:] == codes[order][:-1]
-    dd = d[same]
-    if (dd <= 0).any():
-        i = int(np.flatnonzero(same & (d <= 0))[0]) + 1
-        s = int(np.searchsorted(bounds, i, side="right") - 1)
-        _check_order(ds_o[bounds[s]:bounds[s + 1]], uniques[s])
-    if index_type == "datetime":
-        step = _panel_freq(ds_o, bounds, uniques, freq, same, d, tz)
-    elif index_type == "period":
-        step = ds_col.dtype.freq
-        if (dd != 1).any():
-            i = int(np.flatnonzero(same & (d != 1))[0]) + 1
-            s = int(np.searchsorted(bounds, i, side="right") - 1)
-            raise ValueError(f"{_label(uniques[s])}: missing periods in column 'ds'")
-    else:
-        steps = np.unique(dd)
-        step = int(steps[0]) if len(steps) else 1
-        if len(steps) > 1:
-            i = int(np.flatnonzero(same & (d != step))[0]) + 1
-            s = int(np.searchsorted(bounds, i, side="right") - 1)
-            raise ValueError(f"{_label(uniques[s])}: irregular integer stamps in column 'ds'")
-    for k, uid in enumerate(uniques):
-        a, b = bounds[k], bounds[k + 1]
-        series.append(SeriesData(uid, ds_o[a:b], y_o[a:b], None if X_o is None else X_o[a:b]))
+    step = _frame_step(ds_o, bounds, uniques, same, index_type, freq, tz, df["ds"])
+    series = [SeriesData(uid, ds_o[a:b], y_o[a:b], None if X_o is None else X_o[a:b])
+              for uid, a, b in zip(uniques, bounds[:-1], bounds[1:])]
     return Panel(series, "panel", step, index_type, [str(c) for c in exog], None, tz)
 
 
@@ -481,15 +536,26 @@ def check_horizon(h) -> int:
 
 
 def check_levels(level) -> list:
-    """Interval levels as a sorted list of numbers in (0, 100), or ``[]``."""
+    """Interval levels in percent as a sorted list of numbers in (1, 100), or ``[]``.
+
+    A level <= 1 is almost always a fraction meant as a percentage (``0.95`` for 95 %): it is refused with a
+    message that suggests the percentage instead of silently giving a 0.95 % interval.
+    """
     if level is None:
         return []
     if isinstance(level, (int, float, np.number)):
         level = [level]
     out = []
     for lv in level:
-        if not isinstance(lv, (int, float, np.number)) or not 0 < lv < 100:
-            raise ValueError(f"interval levels must be numbers in (0, 100), got {lv!r}")
+        if isinstance(lv, (bool, np.bool_)) or not isinstance(lv, (int, float, np.number)) or not np.isfinite(lv):
+            raise ValueError(f"interval levels must be percentages in (1, 100), e.g. level=[80, 95]; got {lv!r}")
+        if 0 < lv <= 1:
+            raise ValueError(
+                f"interval levels are percentages: level={lv!r} looks like a fraction; "
+                f"pass level={100 * lv:g} for a {100 * lv:g} % interval"
+            )
+        if not 1 < lv < 100:
+            raise ValueError(f"interval levels must be percentages in (1, 100), e.g. level=[80, 95]; got {lv!r}")
         out.append(int(lv) if float(lv).is_integer() else float(lv))
     return sorted(set(out))
 
@@ -506,17 +572,29 @@ def future_index(panel: Panel, s: SeriesData, h: int) -> np.ndarray:
             raise ValueError(f"{_label(s.uid)}: cannot forecast: no frequency known for a one-point series")
         step = fixed_step_ns(off, panel.tz)
         if step is not None:
+            if int(last.astype("datetime64[ns]").view(np.int64)) > pd.Timestamp.max.value - h * step:
+                _raise_out_of_range(panel, s, h)
             return last + np.arange(1, h + 1, dtype=np.int64) * np.timedelta64(step, "ns")
         key = (last, off, h, panel.tz)
         out = _FUTURE_CACHE.get(key)
         if out is None:  # calendar steps are taken in the user's local time
-            out = _utc_naive(pd.date_range(_local([last], panel.tz)[0], periods=h + 1, freq=off)[1:])
+            try:
+                out = _utc_naive(pd.date_range(_local([last], panel.tz)[0], periods=h + 1, freq=off)[1:])
+            except (pd.errors.OutOfBoundsDatetime, OverflowError):
+                _raise_out_of_range(panel, s, h)
             if len(_FUTURE_CACHE) > 4096:
                 _FUTURE_CACHE.clear()
             _FUTURE_CACHE[key] = out
         return out
     step = 1 if panel.index_type == "period" else panel.freq
     return last + np.arange(1, h + 1, dtype=np.int64) * step
+
+
+def _raise_out_of_range(panel: Panel, s: SeriesData, h: int) -> None:
+    raise ValueError(
+        f"{_label(s.uid)}: h={h} steps of {panel.freq.freqstr} after {format_stamp(panel, s.ds[-1])} run past the "
+        f"last date pandas can represent ({pd.Timestamp.max.date()}); use a smaller h"
+    )
 
 
 def to_pandas_index(panel: Panel, ds: np.ndarray) -> pd.Index:
@@ -546,8 +624,98 @@ def to_pandas_stamps(panel: Panel, ds: np.ndarray):
     return ds
 
 
+def _x_stamps(panel: Panel, values) -> np.ndarray:
+    """Stamps given with future ``X`` in the stored form of ``panel`` (UTC-naive ns, period ordinals, ints)."""
+    if panel.index_type == "datetime":
+        idx = pd.DatetimeIndex(values)
+        if idx.tz is None and panel.tz is not None:
+            idx = idx.tz_localize(panel.tz)
+        return _utc_naive(idx)
+    if panel.index_type == "period":
+        idx = pd.Index(values)
+        idx = idx if isinstance(idx, pd.PeriodIndex) else pd.PeriodIndex(pd.DatetimeIndex(idx), freq=panel.freq)
+        return idx.asi8
+    return np.asarray(values).astype(np.int64)
+
+
+def _stamped_index(panel: Panel, X: pd.DataFrame):
+    """The stamps a single series' future ``X`` carries (a ``ds`` column or a date/period index), else None.
+
+    A default ``RangeIndex`` (0, 1, ...) of a dated series, or one that does not start after an integer-indexed
+    series, carries no stamps: such rows are taken in order.
+    """
+    if "ds" in X.columns:
+        return X["ds"]
+    idx = X.index
+    if panel.index_type == "datetime" and isinstance(idx, pd.DatetimeIndex):
+        return idx
+    if panel.index_type == "period" and isinstance(idx, (pd.PeriodIndex, pd.DatetimeIndex)):
+        return idx
+    if panel.index_type == "range" and pd.api.types.is_integer_dtype(idx.dtype) and len(idx):
+        if not (isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1):
+            return idx
+    return None
+
+
+def _align_by_stamps(panel: Panel, s: SeriesData, vals: np.ndarray, stamps, h: int) -> np.ndarray:
+    """Rows of ``vals`` reordered to the ``h`` forecast stamps of ``s``; missing, extra or repeated stamps raise."""
+    try:
+        got = _x_stamps(panel, stamps)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{_label(s.uid)}: the stamps of X at predict cannot be read: {exc}") from None
+    want = future_index(panel, s, h)
+    gi = pd.Index(got)
+    if gi.has_duplicates:
+        raise ValueError(f"{_label(s.uid)}: X at predict repeats stamps {format_stamps(panel, gi[gi.duplicated()])}")
+    pos = gi.get_indexer(want)
+    extra = np.setdiff1d(got, want)
+    if (pos < 0).any() or len(extra):
+        parts = []
+        if (pos < 0).any():
+            parts.append(f"misses forecast stamps {format_stamps(panel, want[pos < 0])}")
+        if len(extra):
+            parts.append(f"has stamps outside the forecast {format_stamps(panel, extra)}")
+        raise ValueError(
+            f"{_label(s.uid)}: X at predict must hold one row per forecast stamp "
+            f"{format_stamps(panel, want[:1])} ... {format_stamps(panel, want[-1:])} (h={h}); it "
+            + " and ".join(parts)
+        )
+    return vals[pos]
+
+
+def _exog_for_series(panel: Panel, X, h: int) -> dict:
+    s = panel.series[0]
+    names = panel.exog_names
+    stamps = None
+    if isinstance(X, pd.Series):
+        X = X.to_frame()
+    if isinstance(X, pd.DataFrame):
+        missing = [c for c in names if c not in X.columns]
+        if missing:
+            raise ValueError(f"{_label(s.uid)}: exogenous column(s) {missing} missing from X at predict")
+        stamps = _stamped_index(panel, X)
+        vals = X[names].to_numpy()
+    else:
+        vals = np.asarray(X)
+        vals = vals[:, None] if vals.ndim == 1 else vals
+        if vals.shape[1] != len(names):
+            raise ValueError(f"{_label(s.uid)}: X at predict has {vals.shape[1]} columns, expected {len(names)}")
+    vals = _check_values(vals, s.uid, what="X")
+    if stamps is not None:
+        return {s.uid: _align_by_stamps(panel, s, vals, stamps, h)}
+    if len(vals) < h:
+        raise ValueError(f"{_label(s.uid)}: X at predict has {len(vals)} rows, fewer than h={h}")
+    return {s.uid: vals[:h]}
+
+
 def exog_for_predict(panel: Panel, X, h: int) -> dict:
-    """Future exogenous values ``{uid: (h, n_exog) array}`` for a fitted panel, with clear errors."""
+    """Future exogenous values ``{uid: (h, n_exog) array}`` for a fitted panel, with clear errors.
+
+    Rows are matched to the forecast stamps by ``ds``: the ``ds`` column of a long frame (per series), or for a
+    single series a ``ds`` column or a date/period index. Every forecast stamp needs exactly one row and no
+    other stamp may appear; row order does not matter. Rows without stamps (a numpy array, or a frame with a
+    default ``RangeIndex``) are taken in order, the first ``h`` of them.
+    """
     names = panel.exog_names
     if not names:
         if X is not None:
@@ -556,22 +724,8 @@ def exog_for_predict(panel: Panel, X, h: int) -> dict:
     if X is None:
         raise ValueError(f"the model was fitted with exogenous regressors {names}: predict needs their future values X")
     if panel.kind == "series":
-        uid = panel.series[0].uid
-        if isinstance(X, pd.DataFrame):
-            missing = [c for c in names if c not in X.columns]
-            if missing:
-                raise ValueError(f"{_label(uid)}: exogenous column(s) {missing} missing from X at predict")
-            vals = X[names]
-        else:
-            vals = np.asarray(X)
-            vals = vals[:, None] if vals.ndim == 1 else vals
-            if vals.shape[1] != len(names):
-                raise ValueError(f"{_label(uid)}: X at predict has {vals.shape[1]} columns, expected {len(names)}")
-        vals = _check_values(vals, uid, what="X")
-        if len(vals) < h:
-            raise ValueError(f"{_label(uid)}: X at predict has {len(vals)} rows, fewer than h={h}")
-        return {uid: vals[:h]}
-    if not isinstance(X, pd.DataFrame) or "unique_id" not in X.columns:
+        return _exog_for_series(panel, X, h)
+    if not isinstance(X, pd.DataFrame) or "unique_id" not in X.columns or "ds" not in X.columns:
         raise TypeError("for a panel, X at predict must be a long DataFrame with unique_id, ds and the exogenous columns")
     missing = [c for c in names if c not in X.columns]
     if missing:
@@ -580,16 +734,12 @@ def exog_for_predict(panel: Panel, X, h: int) -> dict:
     unknown = [u for u in pd.unique(X["unique_id"]) if u not in known]
     if unknown:
         raise ValueError(f"X at predict names unknown series {unknown[:5]} (not seen in fit)")
-    out = {}
     groups = dict(tuple(X.groupby("unique_id", sort=False)))
+    out = {}
     for s in panel.series:
         g = groups.get(s.uid)
         if g is None:
             raise ValueError(f"{_label(s.uid)}: no future exogenous values in X at predict")
-        if "ds" in g.columns:
-            g = g.sort_values("ds")
         vals = _check_values(g[names].to_numpy(), s.uid, what="X")
-        if len(vals) < h:
-            raise ValueError(f"{_label(s.uid)}: X at predict has {len(vals)} rows, fewer than h={h}")
-        out[s.uid] = vals[:h]
+        out[s.uid] = _align_by_stamps(panel, s, vals, g["ds"], h)
     return out

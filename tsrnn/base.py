@@ -14,6 +14,9 @@ intervals)`` for one series; the base runs them over a panel (in parallel with `
 
 from __future__ import annotations
 
+import sys
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -27,6 +30,7 @@ from ._validation import (
     check_horizon,
     check_levels,
     exog_for_predict,
+    format_stamp,
     future_index,
     to_pandas_index,
     to_pandas_stamps,
@@ -34,7 +38,7 @@ from ._validation import (
 )
 
 __all__ = ["BaseForecaster", "BaseDetector", "BaseTransformer", "gaussian_intervals", "quantile_intervals",
-           "Forecast"]
+           "Forecast", "InconsistentVersionWarning"]
 
 # (mean of shape (h,), {level: (lo, hi)})
 Forecast = tuple[np.ndarray, dict]
@@ -58,6 +62,22 @@ def quantile_intervals(draws: np.ndarray, levels, loc=0.0, scale=1.0) -> dict:
         lo, hi = np.quantile(draws, [a, 1 - a], axis=0)
         out[lv] = (loc + scale * lo, loc + scale * hi)
     return out
+
+
+PROGRESS_MIN_SERIES = 100  # the auto rule of ``fit(progress=None)``
+
+
+def _show_progress(progress, n_series: int, internal: bool) -> bool:
+    """Whether a panel fit shows its bar: see ``BaseForecaster.fit``."""
+    if progress is None:
+        return not internal and n_series >= PROGRESS_MIN_SERIES and sys.stderr.isatty()
+    return bool(progress) and n_series > 1
+
+
+def _fit_one(est, s: SeriesData, bar):
+    state = _per_series(est, s.uid, est._fit_series, s.y, s.X)
+    bar.update(1)
+    return state
 
 
 def _fit_chunk(est, chunk):
@@ -90,11 +110,32 @@ def _resolve_n_jobs(n_jobs) -> int:
     return joblib.cpu_count() if n_jobs < 0 else int(n_jobs)
 
 
-class _Versioned:
-    """Pickles carry the tsrnn version; loading one from an incompatible version fails with a clear error.
+class InconsistentVersionWarning(UserWarning):
+    """An estimator is loaded by a tsrnn version other than the one that saved it (as scikit-learn's warning of
+    the same name). Its results may differ: refit it, or install the saving version, to be sure.
 
-    Pickle (and so joblib) files execute code when loaded: load only files you trust. Versions are compatible
-    when their major numbers agree (and, before 1.0, their minor numbers too).
+    Attributes: ``estimator_name``, ``original_version``, ``current_version``.
+    """
+
+    def __init__(self, *, estimator_name: str, original_version: str, current_version: str):
+        self.estimator_name = estimator_name
+        self.original_version = original_version
+        self.current_version = current_version
+
+    def __str__(self) -> str:
+        return (
+            f"this {self.estimator_name} was saved with tsrnn {self.original_version} and is loaded by tsrnn "
+            f"{self.current_version}: results may differ; refit it, or install tsrnn=={self.original_version} "
+            "to be sure"
+        )
+
+
+class _Versioned:
+    """Pickles carry the tsrnn version. Loading one saved by another version warns
+    (:class:`InconsistentVersionWarning`); it fails with a clear error only across a major version (``1.x`` from
+    ``2.x``) or when the saved state cannot be read.
+
+    Pickle (and so joblib) files execute code when loaded: load only files you trust.
     """
 
     def __getstate__(self):
@@ -104,14 +145,23 @@ class _Versioned:
         return state
 
     def __setstate__(self, state):
-        saved = state.pop("_tsrnn_version", None)
-        current = _tsrnn_version()
-        if saved is not None and not _compatible(saved, current):
+        name, current = type(self).__name__, _tsrnn_version()
+        saved = state.pop("_tsrnn_version", None) if isinstance(state, dict) else None
+        if saved is not None and saved != current:
+            if _major(saved) != _major(current):
+                raise ValueError(
+                    f"this {name} was saved with tsrnn {saved} and cannot be loaded by tsrnn {current} (another "
+                    f"major version); install tsrnn=={saved} to load it, or fit the model again"
+                )
+            warnings.warn(InconsistentVersionWarning(estimator_name=name, original_version=saved,
+                                                     current_version=current), stacklevel=2)
+        try:
+            super().__setstate__(state)
+        except Exception as exc:
             raise ValueError(
-                f"this {type(self).__name__} was saved with tsrnn {saved} and cannot be loaded by tsrnn {current}; "
-                f"install tsrnn=={saved} to load it, or fit the model again"
-            )
-        super().__setstate__(state)
+                f"this {name} (saved with tsrnn {saved or 'unknown'}) cannot be read by tsrnn {current}: {exc}; "
+                "fit the model again"
+            ) from exc
 
 
 def _tsrnn_version() -> str:
@@ -120,9 +170,8 @@ def _tsrnn_version() -> str:
     return __version__
 
 
-def _compatible(a: str, b: str) -> bool:
-    pa, pb = a.split(".")[:2], b.split(".")[:2]
-    return pa == pb if pa[0] == "0" or pb[0] == "0" else pa[0] == pb[0]
+def _major(version: str) -> str:
+    return str(version).split(".")[0]
 
 
 class BaseForecaster(_Versioned, BaseEstimator):
@@ -175,7 +224,7 @@ class BaseForecaster(_Versioned, BaseEstimator):
         """Column name of the forecasts (the class name)."""
         return type(self).__name__
 
-    def fit(self, y, X=None):
+    def fit(self, y, X=None, *, progress=None):
         """Fit to one series or a panel.
 
         Parameters
@@ -183,37 +232,52 @@ class BaseForecaster(_Versioned, BaseEstimator):
         y : pd.Series, 1-D array, or long pd.DataFrame ``unique_id, ds, y`` (+ exogenous columns)
         X : pd.DataFrame, optional
             Exogenous regressors for a single series, aligned with ``y``.
+        progress : bool or None, default None
+            A tqdm bar over the series while a local model fits a panel. ``None`` (auto): shown when the panel
+            has at least 100 series and stderr is a terminal, never inside the backtest (which passes its
+            already validated panel and shows its own bar); ``True``: shown for any panel of two or more series;
+            ``False``: never. With ``n_jobs`` the bar advances as chunks of series finish.
 
         Returns
         -------
         self
         """
+        internal = isinstance(y, Panel)
         panel = to_panel(y, X, min_length=self._min_length(), model=self._describe())
         if panel.exog_names and not self._supports_exog:
             raise ValueError(
                 f"{self.name} does not use exogenous regressors; drop {panel.exog_names} from the input"
             )
-        self._fit_validated(panel)
+        self._fit_validated(panel, _show_progress(progress, len(panel), internal))
         return self
 
-    def _fit_validated(self, panel: Panel) -> None:
+    def _fit_validated(self, panel: Panel, progress: bool = False) -> None:
         self.panel_ = panel
         if self._is_global:
             self._fit_panel(panel)
             self.states_ = None
         else:
-            self.states_ = self._map_fit(panel.series)
+            self.states_ = self._map_fit(panel.series, progress)
 
-    def _map_fit(self, series: list[SeriesData]) -> list:
+    def _map_fit(self, series: list[SeriesData], progress: bool = False) -> list:
+        from tqdm.auto import tqdm
+
         n_jobs = _resolve_n_jobs(getattr(self, "n_jobs", 1))
-        if n_jobs == 1 or len(series) < 2:
-            return _fit_chunk(self, series)
-        import joblib
+        with tqdm(total=len(series), desc=f"{self.name} fit", unit="series", disable=not progress,
+                  leave=False) as bar:
+            if n_jobs == 1 or len(series) < 2:
+                return [_fit_one(self, s, bar) for s in series]
+            import joblib
 
-        parts = joblib.Parallel(n_jobs=n_jobs)(
-            joblib.delayed(_fit_chunk)(self, c) for c in _chunks(series, 4 * n_jobs)
-        )
-        return [st for part in parts for st in part]
+            chunks = _chunks(series, 4 * n_jobs)
+            parts = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(
+                joblib.delayed(_fit_chunk)(self, c) for c in chunks
+            )
+            states = []
+            for chunk, part in zip(chunks, parts):
+                states += part
+                bar.update(len(chunk))
+            return states
 
     def predict(self, h: int, X=None, level=None):
         """Forecast ``h`` steps after the end of each fitted series.
@@ -254,6 +318,41 @@ class BaseForecaster(_Versioned, BaseEstimator):
                 raise ValueError(f"{name}: series {s.uid!r}: the model produced non-finite forecasts")
         return results
 
+    def score(self, y, X=None) -> float:
+        """Negative mean absolute error of the forecasts of ``y``, the observations that follow the fitted ones.
+
+        ``y`` has the layout given to ``fit`` (a Series continuing the fitted one, or a long frame); each series
+        is forecast ``len`` steps ahead and its stamps must be the forecast's. Higher is better, as scikit-learn
+        expects, so ``GridSearchCV(forecaster, grid, cv=TimeSeriesSplit(k, test_size=h)).fit(y)`` tunes a
+        forecaster on one series: each split fits on the past and scores the next ``h`` observations.
+        ``X`` holds future exogenous values, as for ``predict``. ``predict``'s state is untouched.
+        """
+        self._check_fitted()
+        test = to_panel(y, X, freq=self.panel_.freq if self.panel_.index_type == "datetime" else None)
+        fitted = {s.uid: s for s in self.panel_.series}
+        if self.panel_.kind == "series" and test.kind == "series":
+            test.series[0].uid = self.panel_.series[0].uid
+        unknown = set(test.uids) - set(fitted)
+        if unknown:
+            raise ValueError(f"score: unknown series {sorted(map(str, unknown))[:5]} (not seen in fit)")
+        h = max(len(s) for s in test.series)
+        if test.kind == "panel":  # future exogenous values are the extra columns of the frame
+            X = y if self.panel_.exog_names else None
+        Xf = exog_for_predict(self.panel_, X, h)
+        errors = []
+        for s, (mean, _) in zip(self.panel_.series, self._forecast_arrays(h, Xf, [])):
+            t = next((u for u in test.series if u.uid == s.uid), None)
+            if t is None:
+                continue
+            expected = future_index(self.panel_, fitted[s.uid], len(t))
+            if not np.array_equal(expected, t.ds):
+                raise ValueError(
+                    f"series {s.uid!r}: score needs the observations that follow the fitted ones: expected stamps "
+                    f"from {format_stamp(self.panel_, expected[0])}, got {format_stamp(self.panel_, t.ds[0])}"
+                )
+            errors.append(np.abs(np.asarray(mean)[:len(t)] - t.y))
+        return -float(np.mean(np.concatenate(errors)))
+
     def update(self, y, X=None):
         """Append new observations that follow the fitted ones, without re-estimating parameters.
 
@@ -274,8 +373,8 @@ class BaseForecaster(_Versioned, BaseEstimator):
             expected = future_index(self.panel_, o, 1)[0]
             if s.ds[0] != expected:
                 raise ValueError(
-                    f"series {s.uid!r}: update must continue the fitted series: expected first stamp {expected}, "
-                    f"got {s.ds[0]}"
+                    f"series {s.uid!r}: update must continue the fitted series: expected first stamp "
+                    f"{format_stamp(self.panel_, expected)}, got {format_stamp(self.panel_, s.ds[0])}"
                 )
             if (o.X is None) != (s.X is None):
                 raise ValueError(f"series {s.uid!r}: update must carry the same exogenous columns as fit")

@@ -120,6 +120,42 @@ def _resample(uid: str, df: pd.DataFrame, rule: str, windows) -> pd.DataFrame:
                          "label": _in_windows(stamps, windows, width)})
 
 
+def _load_series(key: str, all_windows: dict, points: dict, resample, data_home, download_if_missing):
+    """One NAB series ``key`` (``<category>/<file>.csv``): its labelled frame, window rows and label-point rows."""
+    uid = key[: -len(".csv")]
+    try:
+        path = fetch(nab_file(key), data_home, download_if_missing)
+    except DatasetNotFoundError as e:  # say where the name came from: it may be a typo in the windows file
+        raise DatasetNotFoundError(f"{e} (series {key!r} is listed in combined_windows.json)") from None
+    with parsing(path, "NAB data file (csv with columns timestamp, value)"):
+        raw = pd.read_csv(path)
+        df = pd.DataFrame({"unique_id": uid, "ds": pd.to_datetime(raw["timestamp"]).astype("datetime64[ns]"),
+                           "y": raw["value"].astype(np.float64)})
+        if len(df) == 0 or df["ds"].isna().any() or not np.isfinite(df["y"].to_numpy()).all():
+            raise ValueError("no rows, a missing time stamp or a non-finite value")
+    with parsing(f"{path.parent.parent.parent / 'combined_windows.json'} (entry {key})", "anomaly windows"):
+        windows = [(pd.to_datetime(a, format=_WINDOW_FORMAT), pd.to_datetime(b, format=_WINDOW_FORMAT))
+                   for a, b in all_windows[key]]
+    with parsing(path, "NAB data file"):
+        if resample is None:
+            df["label"] = _in_windows(df["ds"].to_numpy(), windows)
+        else:
+            df = _resample(uid, df, _resample_rule(df, resample), windows)
+    with parsing(f"{path.parent.parent.parent / 'combined_labels.json'} (entry {key})", "anomaly labels"):
+        pts = [(uid, pd.Timestamp(p)) for p in points.get(key, [])]
+    return df, [(uid, a, b) for a, b in windows], pts
+
+
+def _resample_rule(df: pd.DataFrame, resample: str) -> str:
+    """``resample`` itself, or for ``"auto"`` the series' most common step."""
+    if resample != "auto":
+        return resample
+    steps = df["ds"].diff().dropna()
+    if len(steps) == 0 or steps.mode().iloc[0] <= pd.Timedelta(0):
+        raise ValueError("resample='auto' needs at least two distinct, increasing time stamps")
+    return pd.tseries.frequencies.to_offset(steps.mode().iloc[0]).freqstr
+
+
 def load_nab(
     names: str | list[str] | None = None,
     category: str | list[str] | None = None,
@@ -168,38 +204,13 @@ def load_nab(
     all_windows = _read_json(NAB_WINDOWS, data_home, download_if_missing)
     chosen = _select(sorted(all_windows), names, category)
     chosen = _available(chosen, names is not None, data_home, download_if_missing)
-    frames, win_rows, point_rows = [], [], []
     points = _read_json(NAB_LABELS, data_home, download_if_missing) if return_labels else {}
+    frames, win_rows, point_rows = [], [], []
     for key in chosen:
-        uid = key[: -len(".csv")]
-        try:
-            path = fetch(nab_file(key), data_home, download_if_missing)
-        except DatasetNotFoundError as e:  # say where the name came from: it may be a typo in the windows file
-            raise DatasetNotFoundError(f"{e} (series {key!r} is listed in combined_windows.json)") from None
-        with parsing(path, "NAB data file (csv with columns timestamp, value)"):
-            raw = pd.read_csv(path)
-            df = pd.DataFrame({"unique_id": uid, "ds": pd.to_datetime(raw["timestamp"]).astype("datetime64[ns]"),
-                               "y": raw["value"].astype(np.float64)})
-            if len(df) == 0 or df["ds"].isna().any() or not np.isfinite(df["y"].to_numpy()).all():
-                raise ValueError("no rows, a missing time stamp or a non-finite value")
-        with parsing(f"{path.parent.parent.parent / 'combined_windows.json'} (entry {key})", "anomaly windows"):
-            windows = [(pd.to_datetime(a, format=_WINDOW_FORMAT), pd.to_datetime(b, format=_WINDOW_FORMAT))
-                       for a, b in all_windows[key]]
-        with parsing(path, "NAB data file"):
-            if resample is None:
-                df["label"] = _in_windows(df["ds"].to_numpy(), windows)
-            else:
-                rule = resample
-                if resample == "auto":  # the series' most common step
-                    steps = df["ds"].diff().dropna()
-                    if len(steps) == 0 or steps.mode().iloc[0] <= pd.Timedelta(0):
-                        raise ValueError("resample='auto' needs at least two distinct, increasing time stamps")
-                    rule = pd.tseries.frequencies.to_offset(steps.mode().iloc[0]).freqstr
-                df = _resample(uid, df, rule, windows)
+        df, windows, pts = _load_series(key, all_windows, points, resample, data_home, download_if_missing)
         frames.append(df)
-        win_rows += [(uid, a, b) for a, b in windows]
-        with parsing(f"{path.parent.parent.parent / 'combined_labels.json'} (entry {key})", "anomaly labels"):
-            point_rows += [(uid, pd.Timestamp(p)) for p in points.get(key, [])]
+        win_rows += windows
+        point_rows += pts
     data = pd.concat(frames, ignore_index=True)
     data["label"] = data["label"].astype(np.int64)
     if not return_labels:

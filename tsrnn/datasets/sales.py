@@ -92,58 +92,78 @@ def make_sales(n_series: int = 20, freq: str = "D", length: int = 730, seed: int
         raise ValueError(f"intermittent_share must lie in [0, 1], got {intermittent_share}")
     alias = _FREQ_ALIASES[freq]
     rng = np.random.default_rng(seed)
-    start_ts = pd.Timestamp(start)
-    if alias == "D":
-        periods = pd.date_range(start_ts, periods=length, freq="D")
-        days = periods
-    else:
-        periods = pd.date_range(start_ts, periods=length, freq=alias)
-        days = pd.date_range(periods[0] - (pd.Timedelta(days=6) if alias == "W-SUN" else pd.Timedelta(0)),
-                             periods[-1] + (pd.offsets.MonthEnd(0) if alias == "MS" else pd.Timedelta(0)), freq="D")
-    n_days = len(days)
-    t_years = np.arange(n_days) / 365.25
-    doy = days.day_of_year.to_numpy()
-    dow = days.day_of_week.to_numpy()
+    periods, days = _calendar(pd.Timestamp(start), length, alias)
     hol_factor, hol_flag = _holiday_effect(days)
     n_inter = int(round(intermittent_share * n_series))
     frames = []
     width = len(str(n_series - 1))
     for i in range(n_series):
-        intermittent = i >= n_series - n_inter
-        level = np.exp(rng.normal(-0.9, 0.5)) if intermittent else np.exp(rng.normal(3.3, 0.8))
-        trend = np.exp(rng.normal(0.0, 0.15) * t_years)
-        weekend = rng.choice([1.5, 0.7]) * rng.uniform(0.85, 1.15)
-        weekly = np.array([1.0, 0.95, 0.97, 1.02, 1.15, weekend, weekend * 0.9])
-        weekly = weekly / weekly.mean()
-        amp, phase = rng.uniform(0.05, 0.35), rng.uniform(0, 2 * np.pi)
-        yearly = 1 + amp * np.sin(2 * np.pi * doy / 365.25 + phase)
-        promo = np.ones(n_days)
-        promo_flag = np.zeros(n_days, dtype=int)
-        if not intermittent:
-            n_promos = rng.poisson(n_days / 60)
-            for s in rng.integers(0, n_days, size=n_promos):
-                run = int(rng.integers(3, 8))
-                promo[s:s + run] *= rng.uniform(1.3, 2.5)
-                promo_flag[s:s + run] = 1
-                promo[s + run:s + run + 3] *= 0.8  # customers stocked up
-        mu = level * trend * weekly[dow] * yearly * hol_factor * promo
-        dispersion = 2.0 if intermittent else rng.uniform(8, 30)
-        p = dispersion / (dispersion + mu)
-        daily = rng.negative_binomial(dispersion, np.clip(p, 1e-12, 1.0)).astype(float)
-        daily[hol_factor == 0] = 0.0
+        daily, promo_flag = _item_days(rng, days, hol_factor, intermittent=i >= n_series - n_inter)
         frame = pd.DataFrame({"ds": days, "y": daily, "promo": promo_flag.astype(float),
                               "holiday": hol_flag.astype(float)})
         if alias != "D":
-            frame = (frame.set_index("ds").resample(alias, label="left" if alias == "MS" else "right",
-                                                    closed="left" if alias == "MS" else "right")
-                     .agg({"y": "sum", "promo": "mean", "holiday": "mean"}).reindex(periods).reset_index(names="ds"))
-            frame = frame.fillna(0.0)
+            frame = _aggregate(frame, alias, periods)
         frame.insert(0, "unique_id", f"item_{i:0{width}d}")
         frames.append(frame)
     out = pd.concat(frames, ignore_index=True)
     if not with_exog:
         out = out[["unique_id", "ds", "y"]]
     return out
+
+
+def _calendar(start_ts: pd.Timestamp, length: int, alias: str):
+    """The output stamps and the days they cover (weeks end on Sunday, months start on the 1st)."""
+    periods = pd.date_range(start_ts, periods=length, freq=alias)
+    if alias == "D":
+        return periods, periods
+    days = pd.date_range(periods[0] - (pd.Timedelta(days=6) if alias == "W-SUN" else pd.Timedelta(0)),
+                         periods[-1] + (pd.offsets.MonthEnd(0) if alias == "MS" else pd.Timedelta(0)), freq="D")
+    return periods, days
+
+
+def _promotions(rng, n_days: int):
+    """Promotion multipliers (3-7 day runs, then a 3-day dip: customers stocked up) and the 0/1 promo flag."""
+    promo = np.ones(n_days)
+    promo_flag = np.zeros(n_days, dtype=int)
+    n_promos = rng.poisson(n_days / 60)
+    for s in rng.integers(0, n_days, size=n_promos):
+        run = int(rng.integers(3, 8))
+        promo[s:s + run] *= rng.uniform(1.3, 2.5)
+        promo_flag[s:s + run] = 1
+        promo[s + run:s + run + 3] *= 0.8
+    return promo, promo_flag
+
+
+def _item_days(rng, days: pd.DatetimeIndex, hol_factor: np.ndarray, intermittent: bool):
+    """Daily unit sales of one item (negative binomial around level x trend x week x year x holiday x promo)."""
+    n_days = len(days)
+    t_years = np.arange(n_days) / 365.25
+    level = np.exp(rng.normal(-0.9, 0.5)) if intermittent else np.exp(rng.normal(3.3, 0.8))
+    trend = np.exp(rng.normal(0.0, 0.15) * t_years)
+    weekend = rng.choice([1.5, 0.7]) * rng.uniform(0.85, 1.15)
+    weekly = np.array([1.0, 0.95, 0.97, 1.02, 1.15, weekend, weekend * 0.9])
+    weekly = weekly / weekly.mean()
+    amp, phase = rng.uniform(0.05, 0.35), rng.uniform(0, 2 * np.pi)
+    yearly = 1 + amp * np.sin(2 * np.pi * days.day_of_year.to_numpy() / 365.25 + phase)
+    if intermittent:
+        promo, promo_flag = np.ones(n_days), np.zeros(n_days, dtype=int)
+    else:
+        promo, promo_flag = _promotions(rng, n_days)
+    mu = level * trend * weekly[days.day_of_week.to_numpy()] * yearly * hol_factor * promo
+    dispersion = 2.0 if intermittent else rng.uniform(8, 30)
+    p = dispersion / (dispersion + mu)
+    daily = rng.negative_binomial(dispersion, np.clip(p, 1e-12, 1.0)).astype(float)
+    daily[hol_factor == 0] = 0.0
+    return daily, promo_flag
+
+
+def _aggregate(frame: pd.DataFrame, alias: str, periods: pd.DatetimeIndex) -> pd.DataFrame:
+    """Daily rows summed (sales) or averaged (promo, holiday shares) to weeks or months."""
+    monthly = alias == "MS"
+    out = (frame.set_index("ds").resample(alias, label="left" if monthly else "right",
+                                          closed="left" if monthly else "right")
+           .agg({"y": "sum", "promo": "mean", "holiday": "mean"}).reindex(periods).reset_index(names="ds"))
+    return out.fillna(0.0)
 
 
 def load_sales() -> pd.DataFrame:

@@ -25,6 +25,19 @@ def quiet():
         yield
 
 
+def get_forecast(res, h: int, exog=None):
+    """``res.get_forecast(h, exog=exog)`` leaving ``res`` as it was: statsmodels records the forecast's range
+    (``predict_start``, ``predict_dates`` ...) on the model's data object, and ``predict`` must not change a
+    fitted estimator."""
+    data = res.model.data
+    saved = {k: dict(v) if isinstance(v, dict) else v for k, v in vars(data).items()}  # _cache included
+    try:
+        return res.get_forecast(h, exog=exog)
+    finally:
+        vars(data).clear()
+        vars(data).update(saved)
+
+
 def filtered_forecast(owner: str, model, state: dict, h: int, X, levels) -> tuple:
     """Forecast ``h`` steps from a statsmodels state-space ``model`` filtered at the fitted ``state["params"]``,
     with Gaussian intervals from the forecast variance (shared by ARIMA and StateSpace)."""

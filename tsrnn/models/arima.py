@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_positive_int
 from ..base import BaseForecaster, gaussian_intervals
 from . import _arima_kernels as K
 from ._sm import filtered_forecast, quiet
@@ -166,8 +167,8 @@ class AutoARIMA(BaseForecaster):
         if self.method not in ("auto", "css-ml", "css"):
             raise ValueError(f"AutoARIMA: method must be 'auto', 'css-ml' or 'css', got {self.method!r}")
         m = self.season_length
-        if not (m == "auto" or (isinstance(m, (int, np.integer)) and not isinstance(m, bool) and m >= 1)):
-            raise ValueError(f"AutoARIMA: season_length must be a positive integer or 'auto', got {m!r}")
+        if not (isinstance(m, str) and m == "auto"):
+            check_positive_int(m, "season_length", "AutoARIMA", alternatives="'auto'")
 
     def _min_length(self) -> int:
         self._check()
@@ -195,105 +196,23 @@ class AutoARIMA(BaseForecaster):
             return self._search(y)
 
     def _search(self, y):
+        """Differencing orders by test, then the (p, q, P, Q, constant) search; the best model refined by MLE."""
         m = self._period(y)
-        n = len(y)
-        seasonal = m > 1 and n >= 2 * m + 2
-        if not seasonal:
-            m = 1
-        D = self.D if self.D is not None else (K.nsdiffs(y, m, self.max_D) if seasonal else 0)
-        D = D if seasonal else 0
-        yd = K.difference(y, 0, D, m)
-        d = self.d if self.d is not None else K.ndiffs(yd, self.max_d)
+        seasonal = m > 1 and len(y) >= 2 * m + 2
+        m = m if seasonal else 1
+        D = (self.D if self.D is not None else K.nsdiffs(y, m, self.max_D)) if seasonal else 0
+        d = self.d if self.d is not None else K.ndiffs(K.difference(y, 0, D, m), self.max_d)
         w = K.difference(y, d, D, m)
         if len(w) < 4:
-            raise ValueError(f"AutoARIMA: series of {n} observations is too short after differencing (d={d}, D={D})")
-        max_P = self.max_P if seasonal else 0
-        max_Q = self.max_Q if seasonal else 0
-        # the common conditioning window of the ranking: what the largest model needs, at most half the data
-        ncond = min(self.max_p + m * max_P, len(w) // 2)
-        max_P = min(max_P, ncond // m) if seasonal else 0
-        allow_mean = d + D <= 1
-        fits: dict = {}
-
-        def evaluate(p, q, P, Q, mean, x0=None):
-            key = (p, q, P, Q, mean)
-            if key in fits:
-                return fits[key][0]
-            spec = K.Spec(p, d, q, P, D, Q, m, mean)
-            if (p > self.max_p or q > self.max_q or P > max_P or Q > max_Q or min(key[:4]) < 0
-                    or p + q + P + Q > self.max_order or spec.ncond > ncond or (mean and not allow_mean)):
-                fits[key] = (np.inf, None)
-                return np.inf
-            x, sigma2, ok = K.fit_css(w, spec, x0=x0)
-            score = np.inf
-            if ok and sigma2 > 0:
-                e = K.css_residuals(x, w, spec)[ncond - spec.ncond:]
-                nu = len(e)
-                s2 = float(e @ e / nu)
-                if s2 > 0:
-                    loglik = -0.5 * nu * (np.log(2 * np.pi * s2) + 1)
-                    score = self._score(loglik, spec.n_params + 1, nu)
-            fits[key] = (score, (spec, x, sigma2))
-            return score
-
-        def warm(key_from, key_to):
-            """Starting values for ``key_to`` from the fit of ``key_from`` (shared coefficients kept)."""
-            res = fits.get(key_from, (None, None))[1]
-            if res is None:
-                return None
-            spec, x, _ = res
-            ar, ma, sar, sma, mu = spec.split(x)
-            p, q, P, Q, mean = key_to
-
-            def fitlen(v, k):
-                return np.r_[v[:k], np.zeros(max(0, k - len(v)))]
-
-            out = np.r_[fitlen(ar, p), fitlen(ma, q), fitlen(sar, P), fitlen(sma, Q)]
-            if mean:
-                out = np.r_[out, mu if spec.mean else float(np.mean(w))]
-            return out
-
-        if self.stepwise:
-            starts = [(2, 2, 1, 1), (0, 0, 0, 0), (1, 0, 1, 0), (0, 1, 0, 1)]
-            if not seasonal:
-                starts = [(p, q, 0, 0) for p, q, _, _ in starts]
-            best, best_score = None, np.inf
-            for p, q, P, Q in starts:
-                key = (min(p, self.max_p), min(q, self.max_q), min(P, max_P), min(Q, max_Q), allow_mean)
-                s = evaluate(*key)
-                if s < best_score:
-                    best, best_score = key, s
-            for _ in range(100):
-                if best is None:
-                    break
-                p, q, P, Q, c = best
-                moves = [(p + a, q + b, P + A, Q + B, c) for a, b, A, B in
-                         [(-1, 0, 0, 0), (1, 0, 0, 0), (0, -1, 0, 0), (0, 1, 0, 0), (-1, -1, 0, 0), (1, 1, 0, 0),
-                          (0, 0, -1, 0), (0, 0, 1, 0), (0, 0, 0, -1), (0, 0, 0, 1), (0, 0, -1, -1), (0, 0, 1, 1)]]
-                if allow_mean:
-                    moves.append((p, q, P, Q, not c))
-                improved = False
-                for key in moves:
-                    s = evaluate(*key, x0=warm(best, key)) if key not in fits else fits[key][0]
-                    if s < best_score - 1e-9:
-                        best, best_score, improved = key, s, True
-                if not improved:
-                    break
-        else:
-            for p in range(self.max_p + 1):
-                for q in range(self.max_q + 1):
-                    for P in range(max_P + 1):
-                        for Q in range(max_Q + 1):
-                            for c in ([True, False] if allow_mean else [False]):
-                                evaluate(p, q, P, Q, c)
-        ranked = sorted(((s, k) for k, (s, r) in fits.items() if r is not None and np.isfinite(s)),
-                        key=lambda t: t[0])
-        if not ranked:  # nothing admissible: white noise on the differenced series
-            spec = K.Spec(0, d, 0, 0, D, 0, m, allow_mean)
+            raise ValueError(f"AutoARIMA: series of {len(y)} observations is too short after differencing (d={d}, D={D})")
+        search = _OrderSearch(self, w, d, D, m, seasonal)
+        search.stepwise() if self.stepwise else search.grid()
+        best = search.best()
+        if best is None:  # nothing admissible: white noise on the differenced series
+            spec = K.Spec(0, d, 0, 0, D, 0, m, search.allow_mean)
             x, sigma2, _ = K.fit_css(w, spec)
             return {"spec": spec, "params": x, "sigma2": sigma2, "ic": np.nan, "y": y}
-        score, key = ranked[0]
-        spec, x, sigma2 = fits[key][1]
+        score, (spec, x, sigma2) = best
         small = max(spec.p + spec.m * spec.P, spec.q + spec.m * spec.Q + 1) <= 13
         if self.method == "css-ml" or (self.method == "auto" and small):
             x, sigma2 = self._mle(w, spec, x, sigma2)
@@ -330,3 +249,117 @@ class AutoARIMA(BaseForecaster):
     def _predict_series(self, state, h, X, levels):
         mean, se = K.forecast_arma(state["y"], state["params"], state["sigma2"], state["spec"], h)
         return mean, gaussian_intervals(mean, se, levels)
+
+
+_STEPWISE_MOVES = [(-1, 0, 0, 0), (1, 0, 0, 0), (0, -1, 0, 0), (0, 1, 0, 0), (-1, -1, 0, 0), (1, 1, 0, 0),
+                   (0, 0, -1, 0), (0, 0, 1, 0), (0, 0, 0, -1), (0, 0, 0, 1), (0, 0, -1, -1), (0, 0, 1, 1)]
+
+
+class _OrderSearch:
+    """The (p, q, P, Q, constant) search of :class:`AutoARIMA` on one differenced series ``w``.
+
+    ``fits`` maps each evaluated key ``(p, q, P, Q, mean)`` to ``(score, (spec, params, sigma2))`` (or
+    ``(inf, None)`` when the key is outside the bounds); ``stepwise`` and ``grid`` fill it, ``best`` reads it.
+    Every candidate is scored on the same conditioning window ``ncond`` so that their criteria compare.
+    """
+
+    def __init__(self, est: AutoARIMA, w, d: int, D: int, m: int, seasonal: bool):
+        self.est, self.w, self.d, self.D, self.m = est, w, d, D, m
+        max_P = est.max_P if seasonal else 0
+        self.max_Q = est.max_Q if seasonal else 0
+        # the common conditioning window of the ranking: what the largest model needs, at most half the data
+        self.ncond = min(est.max_p + m * max_P, len(w) // 2)
+        self.max_P = min(max_P, self.ncond // m) if seasonal else 0
+        self.seasonal = seasonal
+        self.allow_mean = d + D <= 1
+        self.fits: dict = {}
+
+    def _admissible(self, key, spec) -> bool:
+        p, q, P, Q, mean = key
+        e = self.est
+        return not (p > e.max_p or q > e.max_q or P > self.max_P or Q > self.max_Q or min(key[:4]) < 0
+                    or p + q + P + Q > e.max_order or spec.ncond > self.ncond or (mean and not self.allow_mean))
+
+    def evaluate(self, key, x0=None) -> float:
+        """The criterion of ``key`` (CSS fit, cached in ``fits``)."""
+        if key in self.fits:
+            return self.fits[key][0]
+        spec = K.Spec(key[0], self.d, key[1], key[2], self.D, key[3], self.m, key[4])
+        if not self._admissible(key, spec):
+            self.fits[key] = (np.inf, None)
+            return np.inf
+        x, sigma2, ok = K.fit_css(self.w, spec, x0=x0)
+        score = np.inf
+        if ok and sigma2 > 0:
+            e = K.css_residuals(x, self.w, spec)[self.ncond - spec.ncond:]
+            nu = len(e)
+            s2 = float(e @ e / nu)
+            if s2 > 0:
+                loglik = -0.5 * nu * (np.log(2 * np.pi * s2) + 1)
+                score = self.est._score(loglik, spec.n_params + 1, nu)
+        self.fits[key] = (score, (spec, x, sigma2))
+        return score
+
+    def warm(self, key_from, key_to):
+        """Starting values for ``key_to`` from the fit of ``key_from`` (shared coefficients kept)."""
+        res = self.fits.get(key_from, (None, None))[1]
+        if res is None:
+            return None
+        spec, x, _ = res
+        ar, ma, sar, sma, mu = spec.split(x)
+        p, q, P, Q, mean = key_to
+
+        def fitlen(v, k):
+            return np.r_[v[:k], np.zeros(max(0, k - len(v)))]
+
+        out = np.r_[fitlen(ar, p), fitlen(ma, q), fitlen(sar, P), fitlen(sma, Q)]
+        if mean:
+            out = np.r_[out, mu if spec.mean else float(np.mean(self.w))]
+        return out
+
+    def _start(self):
+        """The best of the four starting models."""
+        starts = [(2, 2, 1, 1), (0, 0, 0, 0), (1, 0, 1, 0), (0, 1, 0, 1)]
+        if not self.seasonal:
+            starts = [(p, q, 0, 0) for p, q, _, _ in starts]
+        e = self.est
+        best, best_score = None, np.inf
+        for p, q, P, Q in starts:
+            key = (min(p, e.max_p), min(q, e.max_q), min(P, self.max_P), min(Q, self.max_Q), self.allow_mean)
+            s = self.evaluate(key)
+            if s < best_score:
+                best, best_score = key, s
+        return best, best_score
+
+    def stepwise(self) -> None:
+        """Move to the best neighbour while the criterion improves (at most 100 moves)."""
+        best, best_score = self._start()
+        for _ in range(100):
+            if best is None:
+                break
+            p, q, P, Q, c = best
+            moves = [(p + a, q + b, P + A, Q + B, c) for a, b, A, B in _STEPWISE_MOVES]
+            if self.allow_mean:
+                moves.append((p, q, P, Q, not c))
+            improved = False
+            for key in moves:
+                s = self.evaluate(key, x0=self.warm(best, key)) if key not in self.fits else self.fits[key][0]
+                if s < best_score - 1e-9:
+                    best, best_score, improved = key, s, True
+            if not improved:
+                break
+
+    def grid(self) -> None:
+        """Every order within the bounds."""
+        for p in range(self.est.max_p + 1):
+            for q in range(self.est.max_q + 1):
+                for P in range(self.max_P + 1):
+                    for Q in range(self.max_Q + 1):
+                        for c in ([True, False] if self.allow_mean else [False]):
+                            self.evaluate((p, q, P, Q, c))
+
+    def best(self):
+        """``(score, (spec, params, sigma2))`` of the lowest finite criterion, or None."""
+        ranked = sorted(((sc, k) for k, (sc, r) in self.fits.items() if r is not None and np.isfinite(sc)),
+                        key=lambda t: t[0])
+        return (ranked[0][0], self.fits[ranked[0][1]][1]) if ranked else None

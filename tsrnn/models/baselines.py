@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_positive_int
 from ..base import BaseForecaster, gaussian_intervals
 
 __all__ = ["Naive", "SeasonalNaive", "Drift", "Mean", "Naive2", "seasonality_test", "seasonal_indices"]
@@ -28,12 +29,6 @@ def _sigma(resid: np.ndarray, n_params: int = 0) -> float:
     if dof <= 0:
         return 0.0
     return float(np.sqrt(np.sum(resid**2) / dof))
-
-
-def _check_season_length(m, owner: str) -> int:
-    if isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, np.integer)) or m < 1:
-        raise ValueError(f"{owner}: season_length must be a positive integer, got {m!r}")
-    return int(m)
 
 
 class Naive(BaseForecaster):
@@ -61,7 +56,7 @@ class SeasonalNaive(BaseForecaster):
         self.season_length = season_length
 
     def _min_length(self):
-        return _check_season_length(self.season_length, "SeasonalNaive")
+        return check_positive_int(self.season_length, "season_length", "SeasonalNaive")
 
     def _fit_series(self, y, X):
         m = self.season_length
@@ -179,7 +174,7 @@ class Naive2(BaseForecaster):
         self.season_length = season_length
 
     def _min_length(self):
-        _check_season_length(self.season_length, "Naive2")
+        check_positive_int(self.season_length, "season_length", "Naive2")
         return 1
 
     def _fit_series(self, y, X):

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_positive_int
 from ..base import BaseForecaster, gaussian_intervals
 from ._sm import quiet
-from .baselines import _check_season_length
 
 __all__ = ["ETS"]
 
@@ -83,7 +83,7 @@ class ETS(BaseForecaster):
         self.n_jobs = n_jobs
 
     def _min_length(self) -> int:
-        _check_season_length(self.season_length, "ETS")
+        check_positive_int(self.season_length, "season_length", "ETS")
         if self.ic not in ("aicc", "aic", "bic"):
             raise ValueError(f"ETS: ic must be 'aicc', 'aic' or 'bic', got {self.ic!r}")
         if self.initialization not in ("auto", "estimated", "heuristic"):

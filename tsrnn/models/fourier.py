@@ -23,6 +23,7 @@ import numpy as np
 
 from ..base import BaseForecaster, gaussian_intervals
 from ..features.spectral import _harmonics, detect_seasonality, fourier_terms
+from ._sm import get_forecast
 
 __all__ = ["FourierForecaster"]
 
@@ -210,7 +211,7 @@ class FourierForecaster(BaseForecaster):
             exog = D[:, 1:] if D.shape[1] > 1 else None
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fc = res.get_forecast(h, exog=exog)
+                fc = get_forecast(res, h, exog=exog)
             mean, se = np.asarray(fc.predicted_mean), np.asarray(fc.se_mean)
             return mean, gaussian_intervals(mean, se, levels)
         reg = D @ state["coef"]
@@ -219,7 +220,7 @@ class FourierForecaster(BaseForecaster):
             return mean, gaussian_intervals(mean, np.full(h, state["sigma"]), levels)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fc = res.get_forecast(h)
+            fc = get_forecast(res, h)
         mean = reg + np.asarray(fc.predicted_mean)
         return mean, gaussian_intervals(mean, np.asarray(fc.se_mean), levels)
 

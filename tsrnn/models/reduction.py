@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
+from .._validation import check_positive_int
 from ..base import BaseForecaster, gaussian_intervals
 from ..features.spectral import detect_seasonality
 from ..features.windows import make_windows
@@ -97,8 +98,7 @@ class ReductionForecaster(BaseForecaster):
         if self.normalize not in ("window", None):
             raise ValueError(f"ReductionForecaster: normalize must be 'window' or None, got {self.normalize!r}")
         w = self.window
-        if w is not None and (isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1):
-            raise ValueError(f"ReductionForecaster: window must be a positive integer or None, got {w!r}")
+        check_positive_int(w, "window", "ReductionForecaster", allow_none=True)
         return 2
 
     # ------------------------------------------------------------------ helpers
@@ -106,9 +106,7 @@ class ReductionForecaster(BaseForecaster):
         if self.strategy == "recursive":
             return 1
         H = self.horizon
-        if isinstance(H, bool) or not isinstance(H, (int, np.integer)) or H < 1:
-            raise ValueError(f"ReductionForecaster: horizon must be a positive integer, got {H!r}")
-        return int(H)
+        return check_positive_int(H, "horizon", "ReductionForecaster")
 
     def _choose_window(self, panel, steps: int) -> int:
         lengths = [len(s) for s in panel.series]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._validation import check_positive_int
 from ..base import BaseForecaster
 from ._sm import filtered_forecast, quiet
 
@@ -76,8 +77,7 @@ class StateSpace(BaseForecaster):
 
     def _check(self):
         m = self.season_length
-        if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
-            raise ValueError(f"StateSpace: season_length must be a positive integer, got {m!r}")
+        check_positive_int(m, "season_length", "StateSpace")
         if self.trend and not self.level:
             raise ValueError("StateSpace: a trend needs a level (level=True)")
         k = self.harmonics

@@ -16,9 +16,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize, signal
 
+from .._validation import check_positive_int
 from ..base import BaseForecaster, gaussian_intervals
 from ._sm import quiet
-from .baselines import _check_season_length, seasonal_indices, seasonality_test
+from .baselines import seasonal_indices, seasonality_test
 
 __all__ = ["Theta", "ses_fit"]
 
@@ -90,7 +91,7 @@ class Theta(BaseForecaster):
         self.n_jobs = n_jobs
 
     def _min_length(self) -> int:
-        _check_season_length(self.season_length, "Theta")
+        check_positive_int(self.season_length, "season_length", "Theta")
         return 3
 
     def _fit_series(self, y, X):

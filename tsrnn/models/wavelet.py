@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
+from .._validation import check_positive_int
 from ..base import BaseForecaster, gaussian_intervals
 from ..features.spectral import detect_seasonality
 from ..features.wavelets import causal_mra
@@ -91,8 +92,7 @@ class WaveletForecaster(BaseForecaster):
 
     def _min_length(self) -> int:
         lv = self.level
-        if isinstance(lv, bool) or not isinstance(lv, (int, np.integer)) or lv < 1:
-            raise ValueError(f"WaveletForecaster: level must be a positive integer, got {lv!r}")
+        check_positive_int(lv, "level", "WaveletForecaster")
         if self.forecaster is not None and (not isinstance(self.forecaster, BaseForecaster)
                                             or self.forecaster._is_global):
             raise ValueError("WaveletForecaster: forecaster must be a local tsrnn forecaster (e.g. ARIMA(), ETS())")

@@ -10,8 +10,12 @@ networks); otherwise a few well-known arguments are set small when the estimator
 
 from __future__ import annotations
 
+import copy
 import inspect
 import io
+import pickle
+import types
+import weakref
 from collections.abc import Callable, Iterator
 
 import joblib
@@ -103,6 +107,80 @@ def check_not_fitted(est):
     except NotFittedError:
         return
     raise AssertionError(f"{type(est).__name__}: no NotFittedError before fit")
+
+
+def _first_difference(a, b, path="") -> str | None:
+    """Where two object graphs differ (a path such as ``.states_[0]['coef']``), or None when deeply equal.
+
+    Arrays compare with NaNs equal; pandas objects with ``equals``; torch tensors by their values;
+    other objects through their ``__dict__`` (or ``==`` when they have none).
+    """
+    if type(a) is not type(b):
+        return f"{path} (type {type(a).__name__} -> {type(b).__name__})"
+    if isinstance(a, dict):
+        if set(a) != set(b):
+            return f"{path} (keys {sorted(map(str, set(a) ^ set(b)))} added or removed)"
+        return next((d for k in a if (d := _first_difference(a[k], b[k], f"{path}[{k!r}]"))), None)
+    if isinstance(a, (list, tuple)):
+        if len(a) != len(b):
+            return f"{path} (length {len(a)} -> {len(b)})"
+        return next((d for i, (x, y) in enumerate(zip(a, b)) if (d := _first_difference(x, y, f"{path}[{i}]"))), None)
+    if isinstance(a, np.ndarray):
+        same = a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+        return None if same else path
+    if isinstance(a, (pd.DataFrame, pd.Series, pd.Index)):
+        return None if a.equals(b) else path
+    if hasattr(a, "detach") and hasattr(a, "cpu"):  # a torch tensor or parameter (modules go through __dict__)
+        return _first_difference(a.detach().cpu().numpy(), b.detach().cpu().numpy(), path)
+    if hasattr(a, "__dict__") and not isinstance(a, (type, types.FunctionType, types.MethodType)):
+        return _first_difference(vars(a), vars(b), path + ".")
+    if isinstance(a, weakref.ReferenceType):  # caches of the object graph itself (torch's flat weights)
+        return None
+    if type(a).__eq__ is object.__eq__:  # an opaque extension object (statsmodels' Cython state): by its pickle
+        try:
+            return None if pickle.dumps(a) == pickle.dumps(b) else path
+        except (TypeError, pickle.PicklingError, AttributeError):
+            return None  # neither comparable nor picklable: nothing to inspect
+    try:
+        return None if bool(a == b) or (a != a and b != b) else path
+    except (TypeError, ValueError, RuntimeError):
+        return None if a is b else path
+
+
+def _assert_dict_unchanged(e, call, what):
+    before = copy.deepcopy(e.__dict__)
+    call()
+    diff = _first_difference(before, e.__dict__)
+    assert diff is None, f"{type(e).__name__}.{what} changed fitted state at {diff.lstrip('.')}"
+
+
+def check_dict_unchanged(est):
+    """``predict`` (and the other read-only methods) leave ``__dict__`` deeply unchanged, also with ``level=``.
+
+    As scikit-learn's ``check_dict_unchanged``: a deep copy of ``__dict__`` taken before the call is compared
+    after it, array by array, so a lazily computed attribute or a rewritten buffer shows up by name.
+    """
+    e = clone(est)
+    if isinstance(e, BaseForecaster):
+        e.fit(_series())
+        _assert_dict_unchanged(e, lambda: e.predict(7), "predict")
+        _assert_dict_unchanged(e, lambda: e.predict(7, level=[80, 95]), "predict(level=)")
+        e = clone(est).fit(_panel())
+        _assert_dict_unchanged(e, lambda: e.predict(5, level=[90]), "predict on a panel")
+    elif isinstance(e, BaseDetector):
+        y = _series()
+        e.fit(y)
+        _assert_dict_unchanged(e, lambda: e.decision_function(y), "decision_function")
+        _assert_dict_unchanged(e, lambda: e.predict(y), "predict")
+    elif isinstance(e, ClassifierMixin):
+        X, target = _classification_data(e)
+        e.fit(X, target)
+        _assert_dict_unchanged(e, lambda: e.predict(X), "predict")
+        _assert_dict_unchanged(e, lambda: e.predict_proba(X), "predict_proba")
+    else:
+        X = np.random.default_rng(0).normal(size=(6, 64))
+        e.fit(X)
+        _assert_dict_unchanged(e, lambda: e.transform(X), "transform")
 
 
 # ---------------------------------------------------------------------------------------------- forecasters
@@ -235,18 +313,23 @@ def check_transformer_output(est):
 # ---------------------------------------------------------------------------------------------- classifiers
 
 
+def _classification_data(est):
+    """24 windows of length 20 in two classes (per step for taggers)."""
+    r = np.random.default_rng(0)
+    X = r.normal(size=(24, 20))
+    y = np.repeat(["a", "b"], 12)
+    X[y == "b"] += 1.5
+    return X, (np.repeat(y[:, None], 20, axis=1) if getattr(est, "_per_step", False) else y)
+
+
 def check_classifier_output(est):
     """classes_, predict_proba rows summing to 1, labels from classes_, joblib round trip.
 
     Taggers (``_per_step = True``) label every step: ``y`` and ``predict`` are ``(n, length)``, ``predict_proba``
     is ``(n, length, n_classes)``.
     """
-    r = np.random.default_rng(0)
-    X = r.normal(size=(24, 20))
-    y = np.repeat(["a", "b"], 12)
-    X[y == "b"] += 1.5
+    X, target = _classification_data(est)
     per_step = getattr(est, "_per_step", False)
-    target = np.repeat(y[:, None], 20, axis=1) if per_step else y
     e = clone(est).fit(X, target)
     assert list(e.classes_) == ["a", "b"]
     proba = e.predict_proba(X)
@@ -262,7 +345,7 @@ def check_classifier_output(est):
 
 def yield_checks(est) -> Iterator[tuple[str, Callable]]:
     """``(name, check)`` for every check that applies to ``est``; call as ``check(est)``."""
-    common = [check_init_stores_params, check_not_fitted]
+    common = [check_init_stores_params, check_not_fitted, check_dict_unchanged]
     if isinstance(est, BaseForecaster):
         specific = [check_fit_returns_self, check_series_output, check_intervals_nested, check_panel_output,
                     check_panel_equals_series, check_deterministic, check_persistence, check_bad_input, check_update]
