@@ -35,7 +35,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
 
-__all__ = ["run", "ECGSuiteResult", "default_models", "load_task", "SeedEnsemble", "BeatFeatures", "TRAIN_RECORDS",
+from .base import Suite, SuiteResult
+
+__all__ = ["run", "SUITE", "MODELS", "ECGSuiteResult", "default_models", "load_task", "SeedEnsemble", "BeatFeatures", "TRAIN_RECORDS",
            "TEST_RECORDS"]
 
 TRAIN_RECORDS = ("100", "106", "119", "208")
@@ -352,3 +354,24 @@ def run(models=None, out=None, progress: bool = True, tasks=("ecg200", "mitbih")
         result.figures = [str(p) for p in figures]
         (out / "ecg.md").write_text(result.to_markdown())
     return result
+
+
+#: The suite's model names (built by :func:`default_models`; the ensemble on ``ecg200`` only).
+MODELS = ("BiGRU-attention", "BiLSTM-last", "Wavelet+LogReg", "Wavelet+RF", "BiGRU-attention x5")
+
+
+def _run_registered(models=None, out=None, n_jobs: int = 1, backend=None, progress: bool = True) -> SuiteResult:
+    """The registry's entry: both tasks; the models train one after another (``n_jobs`` and ``backend`` are not
+    used: each network uses the cores it is given)."""
+    t0 = time.perf_counter()
+    res = run(models=models, out=out, progress=progress)
+    meta = {"suite": "ecg", "description": SUITE.description, **res.info, "wall_s": round(time.perf_counter() - t0, 2)}
+    result = SuiteResult("ecg", classifiers=res, meta=meta)
+    if out is not None:
+        result.write(Path(out))
+    return result
+
+
+SUITE = Suite("ecg", "heartbeat classification: MIT-BIH inter-patient AAMI classes and UCR ECG200, recurrent "
+              "classifiers against wavelet-feature baselines (needs the data)", "about 15 minutes",
+              ("mitbih", "ecg200"), MODELS, _run_registered)
