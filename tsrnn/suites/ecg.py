@@ -237,6 +237,8 @@ def _figures(result, task, data, fitted, out: Path) -> list:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ..report.plots import plot_confusion
+
     paths = []
 
     def save(fig, what):
@@ -248,17 +250,7 @@ def _figures(result, task, data, fitted, out: Path) -> list:
     cms = [(m, cm) for (t, m), cm in result.confusion.items() if t == task]
     fig, axes = plt.subplots(1, len(cms), figsize=(3.6 * len(cms), 3.4), squeeze=False)
     for ax, (m, cm) in zip(axes[0], cms):
-        norm = cm.to_numpy() / np.maximum(cm.to_numpy().sum(1, keepdims=True), 1)
-        ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-        for i in range(cm.shape[0]):
-            for j in range(cm.shape[1]):
-                ax.text(j, i, int(cm.iat[i, j]), ha="center", va="center", fontsize=8,
-                        color="white" if norm[i, j] > 0.6 else "black")
-        ax.set_xticks(range(cm.shape[1]), cm.columns)
-        ax.set_yticks(range(cm.shape[0]), cm.index)
-        ax.set_title(m, fontsize=9)
-        ax.set_xlabel("predicted")
-    axes[0][0].set_ylabel("true")
+        plot_confusion(cm, ax=ax, title=m)
     fig.suptitle(f"{task}: confusion matrices (colour = row-normalised recall)", fontsize=10)
     save(fig, "confusion")
     att = [(m, est) for m, est in fitted.items() if getattr(est, "pooling", None) == "attention"]
