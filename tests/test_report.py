@@ -407,3 +407,14 @@ def test_ranks_diagram_is_legible_with_15_models():
             assert not boxes[i].overlaps(boxes[j]), (texts[i].get_text(), texts[j].get_text())
     fb = fig.bbox
     assert all(fb.x0 - 1 <= b.x0 and b.x1 <= fb.x1 + 1 and fb.y0 - 1 <= b.y0 and b.y1 <= fb.y1 + 1 for b in boxes)
+
+
+def test_markdown_ranks_like_the_html(result, tmp_path):
+    md = render_markdown(result, metric="coverage-80")
+    head = next(line for line in md.splitlines() if line.startswith("| # | model |"))
+    j = [c.strip() for c in head.strip("|").split("|")].index("rank")
+    expect = _hand_ranks(result, "coverage-80", nominal=0.8)
+    for line in md.splitlines():
+        cells = [c.strip().strip("*") for c in line.strip("|").split("|")]
+        if len(cells) > j and cells[1] in expect.index and cells[0].isdigit():
+            assert float(cells[j]) == pytest.approx(expect[cells[1]], rel=1e-3)

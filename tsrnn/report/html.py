@@ -137,7 +137,7 @@ def render_detectors(result, path, *, title: str = "tsrnn anomaly detection repo
 def render_markdown(result, metric: str | None = None, digits: int = 4) -> str:
     """The report as Markdown for logs: metadata, leaderboard (best in bold), error by horizon, timings, failures."""
     detector = _is_detector(result)
-    lb = result.leaderboard(metric)
+    lb, _, _ = _ranked_leaderboard(result, metric, ("unique_id",) if detector else ("unique_id", "cutoff"), detector)
     meta = _detector_meta(result) if detector else _backtest_meta(result)
     lines = ["# " + ("tsrnn anomaly detection report" if detector else "tsrnn backtest report"), ""]
     for group, kv in meta.items():
