@@ -2,8 +2,9 @@
 
 Every suite is a :class:`Suite` record in :data:`SUITES` (its name is defined there and nowhere else); its
 ``run`` takes ``models=None, out=None, n_jobs=1, backend=None, progress=True`` and returns a
-:class:`~tsrnn.suites.result.SuiteResult`. The model list of each suite lives in one place in its module
-(``forecasting.QUICK_MODELS`` and friends, ``anomaly.DETECTORS``, ``ecg.MODELS``): add a model there.
+:class:`~tsrnn.suites.base.SuiteResult`. The model list of each suite lives in one place in its module
+(``forecasting._forecasters``, ``forecasting.QUICK_DETECTORS`` / ``QUICK_CLASSIFIERS``, ``anomaly.DETECTORS``,
+``ecg.MODELS``): add a model there.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ class ForecastSuite:
     season_length: int
     models: dict = field(default_factory=dict)
     metrics: tuple = ("mae", "rmse", "smape", "mase")
-    level: tuple | None = (80,)
+    level: tuple | None = (80, 95)
 
 
 def _make(cls_name: str, **kwargs):
