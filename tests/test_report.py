@@ -77,7 +77,7 @@ def result():
 
 @pytest.fixture(scope="module")
 def page(result, tmp_path_factory):
-    return render_backtest(result, tmp_path_factory.mktemp("rep") / "report.html", n_series=2)
+    return render_backtest(result, tmp_path_factory.mktemp("rep") / "report.html")
 
 
 def test_leaderboard_in_the_page_equals_the_result(result, page):

@@ -121,14 +121,14 @@ def render_report(path, *, forecasts=None, detectors=None, classifiers=None, tit
 
 
 def render_backtest(result, path, *, title: str = "tsrnn backtest report", metric: str | None = None,
-                    n_models: int = 3, max_windows: int = 3, alpha: float = 0.05, dpi: int = 80, **_ignored) -> Path:
+                    n_models: int = 3, max_windows: int = 3, alpha: float = 0.05, dpi: int = 80) -> Path:
     """Write the HTML report of one :class:`~tsrnn.backtest.BacktestResult` (see :func:`render_report`)."""
     return render_report(path, forecasts=result, title=title, metric=metric, n_models=n_models,
                          max_windows=max_windows, alpha=alpha, dpi=dpi)
 
 
 def render_detectors(result, path, *, title: str = "tsrnn anomaly detection report", n_series: int = 4,
-                     alpha: float = 0.05, dpi: int = 80, **_ignored) -> Path:
+                     alpha: float = 0.05, dpi: int = 80) -> Path:
     """Write the HTML report of an :func:`~tsrnn.anomaly.evaluate_detectors` result (see :func:`render_report`);
     ``n_series`` series are drawn, those with labelled anomalies first."""
     return render_report(path, detectors=result, title=title, n_series=n_series, alpha=alpha, dpi=dpi)
