@@ -311,7 +311,9 @@ def test_owa_block_losses_follow_m4():
     w = block_losses(sc, "owa", ["unique_id", "cutoff"])
     assert w.loc[("a", 0)].to_dict() == pytest.approx({"Naive2": 1.0, "x": (0.5 + 1.5) / 2, "y": (2 + 0.5) / 2})
     nab = sc.assign(metric="nab")
-    assert (block_losses(nab, "nab", ["unique_id"], higher_better=True).to_numpy() < 0).all()
+    assert (block_losses(nab, "nab", ["unique_id"]).to_numpy() < 0).all()  # higher is better: negated
+    cov = sc.assign(metric="coverage-80", value=[0.7, 0.8, 0.95] * 2)
+    np.testing.assert_allclose(block_losses(cov, "coverage-80", ["unique_id", "cutoff"]).to_numpy(), [[0.1, 0, 0.15]])
 
 
 def test_significance_sentence():

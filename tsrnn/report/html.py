@@ -37,14 +37,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._tables import markdown_table
+from ..metrics import as_loss
+
 __all__ = ["render_html", "render_report", "render_backtest", "render_detectors", "render_markdown",
            "block_losses", "friedman_nemenyi", "horizon_errors"]
 
-_LOWER = {"mae", "rmse", "mape", "smape", "mase", "owa", "msis", "crps", "rank", "fit_s", "predict_s", "n_failed",
-          "mean_fit_s", "mean_predict_s"}
 _PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "statsmodels", "torch", "hmmlearn", "PyWavelets",
              "matplotlib", "scikit-posthocs")
-_SORT_PREFERENCE = ("owa", "mase", "smape", "mae")  # BacktestResult.leaderboard's default order
+_SORT_PREFERENCE = ("owa", "mase", "smape", "mae")  # BacktestResult.leaderboard's default order (older results)
 
 
 # ------------------------------------------------------------------------------------------------ public API
@@ -137,17 +138,17 @@ def render_detectors(result, path, *, title: str = "tsrnn anomaly detection repo
 def render_markdown(result, metric: str | None = None, digits: int = 4) -> str:
     """The report as Markdown for logs: metadata, leaderboard (best in bold), error by horizon, timings, failures."""
     detector = _is_detector(result)
-    lb, _, _ = _ranked_leaderboard(result, metric, ("unique_id",) if detector else ("unique_id", "cutoff"), detector)
+    lb = result.leaderboard(metric)
     meta = _detector_meta(result) if detector else _backtest_meta(result)
     lines = ["# " + ("tsrnn anomaly detection report" if detector else "tsrnn backtest report"), ""]
     for group, kv in meta.items():
         lines.append(f"**{group}**: " + ", ".join(f"{k}={v}" for k, v in kv.items()))
-    lines += ["", "## Leaderboard", "", *_md_table(_leaderboard_table(lb, higher_better=detector), digits)]
+    lines += ["", "## Leaderboard", "", *_md_table(_leaderboard_table(lb), digits)]
     if not detector:
         hz = horizon_errors(result.forecasts, result.models)
         if len(hz):
             t = _frame_table(hz.pivot(index="step", columns="model", values="smape").reindex(columns=result.models),
-                             None, "step", by_row=True)
+                             None, "step", by_row="smape")
             lines += ["", "## sMAPE by horizon", "", *_md_table(t, digits)]
     timings = _timing_frame(result.timings)
     if len(timings):
@@ -191,9 +192,9 @@ def horizon_errors(forecasts: pd.DataFrame, models) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[["model", "step", "mae", "smape"]]
 
 
-def block_losses(scores: pd.DataFrame, metric: str, block, higher_better: bool = False,
-                 reference: str = "Naive2") -> pd.DataFrame:
-    """Blocks x models frame of ``metric`` oriented so that lower is better: what the ranks are computed on.
+def block_losses(scores: pd.DataFrame, metric: str, block, reference: str | None = "Naive2") -> pd.DataFrame:
+    """Blocks x models frame of ``metric`` turned lower-is-better (:func:`tsrnn.metrics.as_loss`): what the ranks
+    are computed on.
 
     ``coverage-<level>`` becomes the distance to the nominal level ``|coverage - level / 100|``; ``owa`` is computed
     per block, ``(sMAPE / sMAPE_ref + MASE / MASE_ref) / 2`` against the ``reference`` model of the same block (M4's
@@ -210,13 +211,16 @@ def block_losses(scores: pd.DataFrame, metric: str, block, higher_better: bool =
         w = (sm.div(sm[reference], axis=0) + ms.div(ms[reference], axis=0)) / 2
     else:
         w = wide(metric)
-        if metric.startswith("coverage-"):
-            w = (w - float(metric.split("-", 1)[1]) / 100).abs()
-        elif higher_better:
-            w = -w
+        w = pd.DataFrame(_loss(metric, w.to_numpy()), index=w.index, columns=w.columns)
     w = w.replace([np.inf, -np.inf], np.nan).dropna()
     w.columns.name = None
     return w
+
+
+def _loss(name: str, values) -> np.ndarray:
+    """:func:`tsrnn.metrics.as_loss`, with a level suffix (``msis-95``, ``pinball_loss-80``) read as its metric."""
+    base = name if name.startswith("coverage-") else name.split("-", 1)[0]
+    return as_loss(base, values)
 
 
 def friedman_nemenyi(wide: pd.DataFrame, higher_better: bool = False, alpha: float = 0.05) -> dict:
@@ -250,29 +254,29 @@ def _section(id_, title, *, notes=(), tables=(), figures=(), details=(), bullets
 
 
 def _sort_metric(lb: pd.DataFrame, metric: str | None) -> str | None:
-    """The metric the leaderboard is sorted by: the one asked for, else the leaderboard's own default."""
+    """The metric the leaderboard is sorted and ranked by (its ``attrs["sort_metric"]``)."""
     if metric is not None:
         return metric
-    if lb.attrs.get("metric"):
-        return lb.attrs["metric"]
+    if lb.attrs.get("sort_metric"):
+        return lb.attrs["sort_metric"]
     return next((m for m in _SORT_PREFERENCE if m in lb.columns), next(iter(lb.columns), None))
 
 
-def _ranked_leaderboard(result, metric, block, higher_better):
-    """``(leaderboard, rank metric, blocks x models losses)``; the ``rank`` column is the mean rank of the losses."""
+def _ranked_leaderboard(result, metric, block):
+    """``(leaderboard, its sort metric, blocks x models losses on it)``: the diagram's ranks are the mean ranks of
+    the losses, which is what the leaderboard's ``rank`` column holds (the tests check both against the scores)."""
     lb = result.leaderboard(metric)
     rank_metric = _sort_metric(lb, metric)
-    losses = block_losses(result.scores, rank_metric, block, higher_better) if len(result.scores) else pd.DataFrame()
-    if losses.shape[1] >= 1 and len(losses):
-        lb = lb.copy()
-        lb["rank"] = losses.rank(axis=1).mean().reindex(lb.index)
-    return lb, rank_metric, losses
+    if not len(result.scores) or rank_metric is None:
+        return lb, rank_metric, pd.DataFrame()
+    ref = (getattr(result, "meta", None) or {}).get("benchmark", "Naive2")
+    return lb, rank_metric, block_losses(result.scores, rank_metric, block, reference=ref)
 
 
-def _best_line(lb: pd.DataFrame, columns, higher_better: bool) -> str:
+def _best_line(lb: pd.DataFrame, columns) -> str:
     parts = []
     for c in columns:
-        mask = _best_mask(lb[c], str(c), higher_better)
+        mask = _best_mask(lb[c], str(c))
         if mask.any():
             i = int(np.flatnonzero(mask)[0])
             parts.append(f"{c}: {lb.index[i]} ({_fmt(lb[c].iloc[i])})")
@@ -319,16 +323,16 @@ def _rank_section(losses, metric, alpha, dpi, id_) -> dict:
 
 
 def _forecast_part(result, metric, n_models, max_windows, lb_id, alpha, dpi):
-    lb, rank_metric, losses = _ranked_leaderboard(result, metric, ("unique_id", "cutoff"), False)
+    lb, rank_metric, losses = _ranked_leaderboard(result, metric, ("unique_id", "cutoff"))
     sig, _ = _significance(losses, rank_metric, alpha)
     metric_cols = [c for c in lb.columns if c in result.metrics or str(c).startswith(("coverage-", "msis", "crps"))
                    or c == "owa"]
     line = {"title": "Forecasting", "href": "#forecasting",
-            "text": f"{_backtest_subtitle(result)}. Best per metric: {_best_line(lb, metric_cols, False)}. {sig}"}
+            "text": f"{_backtest_subtitle(result)}. Best per metric: {_best_line(lb, metric_cols)}. {sig}"}
     board = _section(lb_id, "Leaderboard", notes=[
         f"Mean of each metric over series and windows, sorted by {rank_metric}; rank = mean rank on {rank_metric} "
         "within each series and window (1 = best); the best of each column is marked \u2605 (coverage: closest "
-        "to its nominal level)."], tables=[_leaderboard_table(lb, higher_better=False, id_=lb_id)])
+        "to its nominal level)."], tables=[_leaderboard_table(lb, id_=lb_id)])
     sections = [board, _forecasts_section(result, lb, losses, n_models, max_windows, dpi),
                 _interval_section(result, dpi)]
     hz = horizon_errors(result.forecasts, result.models)
@@ -336,7 +340,7 @@ def _forecast_part(result, metric, n_models, max_windows, lb_id, alpha, dpi):
         sections.append(_section("horizon", "Error by horizon", notes=[
             "MAE and sMAPE of each forecast step, averaged over series and windows."],
             tables=[_frame_table(hz.pivot(index="step", columns="model", values="smape").reindex(columns=result.models),
-                                 "sMAPE by step (best model of each step marked)", "step", by_row=True)],
+                                 "sMAPE by step (best model of each step marked)", "step", by_row="smape")],
             figures=[_figure(_horizon_figure(hz, result.models), dpi, "error by horizon")]))
     sections.append(_rank_section(losses, rank_metric, alpha, dpi, "ranks"))
     sections.append(_timings_section(result.timings, dpi, "timings"))
@@ -409,17 +413,17 @@ def _negative_share(result) -> pd.DataFrame | None:
 
 
 def _detector_part(result, key, dataset, lb_id, n_series, alpha, dpi):
-    lb, rank_metric, losses = _ranked_leaderboard(result, None, ("unique_id",), True)
+    lb, rank_metric, losses = _ranked_leaderboard(result, None, ("unique_id",))
     sig, _ = _significance(losses, rank_metric, alpha)
     title = "Detectors" + (f": {dataset}" if dataset else "")
     metric_cols = [c for c in lb.columns if c in result.metrics and (c == rank_metric or "f1" in c or "auc" in c)]
     line = {"title": title, "href": f"#{key}", "text": f"{len(result.models)} detectors on "
             f"{result.detections['unique_id'].nunique()} series. Best per metric: "
-            f"{_best_line(lb, metric_cols, True)}. {sig}"}
+            f"{_best_line(lb, metric_cols)}. {sig}"}
     board = _section(lb_id, "Leaderboard", notes=[
         "NAB scores are normalised over all series (null detector 0, perfect 100); precision and recall pool all "
         f"series; rank = mean rank on {rank_metric} over series (1 = best). Best of each column \u2605."],
-        tables=[_leaderboard_table(lb, higher_better=True, id_=lb_id)])
+        tables=[_leaderboard_table(lb, id_=lb_id)])
     det = result.detections
     first = det[det["model"] == result.models[0]]
     has_label = first.groupby("unique_id", sort=False)["label"].max()
@@ -453,7 +457,7 @@ def _classifier_part(result, dpi):
         sections.append(_section(f"classifiers-{task}", f"Task {task}", notes=[
             "Held-out scores (best of each column \u2605); confusion matrices: rows true, columns predicted, colour "
             "the row-normalised recall."],
-            tables=[_frame_table(part, None, "model", mark_best=score_cols, higher_better=True)],
+            tables=[_frame_table(part, None, "model", mark_best=score_cols)],
             figures=[_figure(fig, dpi, f"confusion matrices of {task}")] if fig is not None else []))
         key = "macro_f1" if "macro_f1" in part.columns else score_cols[0]
         best.append(f"{task}: {part[key].idxmax()} ({key} {_fmt(part[key].max())})")
@@ -550,25 +554,21 @@ def _value(v):
     return None
 
 
-def _best_mask(col: pd.Series, name: str, higher_better: bool) -> np.ndarray:
+def _best_mask(col: pd.Series, name: str) -> np.ndarray:
+    """Where ``col`` holds the best value of metric ``name`` (lowest loss; coverage: closest to its level)."""
     x = pd.to_numeric(col, errors="coerce").to_numpy(float)
     if not np.isfinite(x).any():
         return np.zeros(len(x), bool)
-    if name.startswith("coverage-"):
-        try:
-            target = float(name.split("-", 1)[1]) / 100
-        except ValueError:
-            return np.zeros(len(x), bool)
-        d = np.abs(x - target)
-        return np.isclose(d, np.nanmin(d), rtol=0, atol=1e-12)
-    lower = name in _LOWER or name.endswith("_s") or not higher_better
-    best = np.nanmin(x) if lower else np.nanmax(x)
-    return np.isclose(x, best, rtol=1e-12, atol=0)
+    try:
+        loss = _loss(name, x)
+    except ValueError:  # e.g. a coverage column whose level is not a number
+        return np.zeros(len(x), bool)
+    return np.isclose(loss, np.nanmin(loss), rtol=1e-12, atol=1e-12)
 
 
-def _leaderboard_table(lb: pd.DataFrame, higher_better: bool, id_: str = "leaderboard") -> dict:
+def _leaderboard_table(lb: pd.DataFrame, id_: str = "leaderboard") -> dict:
     cols = [str(c) for c in lb.columns]
-    masks = {c: _best_mask(lb[c], c, higher_better) for c in lb.columns}
+    masks = {c: _best_mask(lb[c], str(c)) for c in lb.columns}
     rows = []
     for i, (model, r) in enumerate(lb.iterrows()):
         rows.append([_cell(str(i + 1), str(i + 1)), _cell(str(model), None, False, "model")]
@@ -577,17 +577,16 @@ def _leaderboard_table(lb: pd.DataFrame, higher_better: bool, id_: str = "leader
             "n_label": 2, "title": None}
 
 
-def _frame_table(df: pd.DataFrame, title, index_name, mark_best=True, by_row: bool = False,
-                 higher_better: bool = False) -> dict:
-    """A table dict of ``df``; ``mark_best``: True (every column), False, or the columns to mark (lowest wins, or
-    highest with ``higher_better`` except for timings and the like); ``by_row``: mark the lowest of each row."""
+def _frame_table(df: pd.DataFrame, title, index_name, mark_best=True, by_row: str | None = None) -> dict:
+    """A table dict of ``df``; ``mark_best``: True (every column), False, or the columns whose best value is marked
+    (by the column's name, :func:`_best_mask`); ``by_row``: a metric name, to mark the best of each row instead."""
     marked = list(df.columns) if mark_best is True else list(mark_best or [])
-    masks = {c: _best_mask(df[c], str(c), higher_better) if c in marked and not by_row else np.zeros(len(df), bool)
+    masks = {c: _best_mask(df[c], str(c)) if c in marked and not by_row else np.zeros(len(df), bool)
              for c in df.columns}
     rows = []
     for i, (idx, r) in enumerate(df.iterrows()):
         head = [_cell(_fmt(idx))] if index_name is not None else []
-        row_best = _best_mask(r, "row", False) if by_row else None
+        row_best = _best_mask(r, by_row) if by_row else None
         rows.append(head + [_cell(_fmt(v), _value(v), bool(row_best[j] if by_row else masks[c][i]), str(c))
                             for j, (c, v) in enumerate(r.items())])
     columns = ([index_name] if index_name is not None else []) + [str(c) for c in df.columns]
@@ -604,13 +603,14 @@ def _kv_table(groups: dict) -> dict:
 
 
 def _md_table(t: dict, digits: int) -> list[str]:
+    """A table dict as Markdown through the package's one writer, the best values in bold."""
     def txt(c):
         v = c["value"]
         s = c["text"] if v is None or "." not in v and "e" not in v else f"{float(v):.{digits}g}"
         return f"**{s}**" if c["best"] else s
 
-    return ["| " + " | ".join(t["columns"]) + " |", "|" + "---|" * len(t["columns"]),
-            *["| " + " | ".join(txt(c) for c in row) + " |" for row in t["rows"]]]
+    frame = pd.DataFrame([[txt(c) for c in row] for row in t["rows"]], columns=t["columns"])
+    return markdown_table(frame, index=False).splitlines()
 
 
 # ------------------------------------------------------------------------------------------------ metadata

@@ -35,6 +35,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
 
+from .._tables import markdown_table
 from .base import Suite, SuiteResult
 
 __all__ = ["run", "SUITE", "MODELS", "ECGSuiteResult", "default_models", "load_task", "SeedEnsemble", "BeatFeatures", "TRAIN_RECORDS",
@@ -212,12 +213,8 @@ class ECGSuiteResult:
 
 
 def _md_table(frame: pd.DataFrame, index: bool = False) -> str:
-    """A GitHub Markdown table (no extra dependency)."""
-    f = frame.rename_axis("true \\ predicted").reset_index() if index else frame
-    fmt = lambda v: f"{v:.3f}" if isinstance(v, (float, np.floating)) else str(v)  # noqa: E731
-    rows = ["| " + " | ".join(str(c) for c in f.columns) + " |", "|" + "---|" * len(f.columns)]
-    rows += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in f.itertuples(index=False)]
-    return "\n".join(rows)
+    """A GitHub Markdown table (the package's one writer); a confusion matrix keeps its ``true \\ predicted`` head."""
+    return markdown_table(frame.rename_axis("true \\ predicted") if index else frame, index=index)
 
 
 def _score(task, name, classes, y_true, y_pred, fit_s, predict_s) -> dict:
