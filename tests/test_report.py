@@ -324,6 +324,10 @@ def test_significance_sentence():
     text, fn = _significance(strong, "mase", 0.05)
     assert "are significant" in text and fn["pvalue"] < 1e-6
     assert "a is not significantly better than b." in text  # b is within the CD of a, c and d are not
+    # a always first, f always last, b..e rotate: mean ranks 1, 3.5 x 4, 6; CD(k=6, N=8) = 2.67
+    many = pd.DataFrame([[0.0, *(1 + np.roll(np.arange(4), i)), 10.0] for i in range(8)], columns=list("abcdef"))
+    text, _ = _significance(many, "mase", 0.05)
+    assert "a is significantly better only than f; the 4 other models are within the critical difference." in text
     same = pd.DataFrame(rng.normal(size=(40, 3)), columns=list("abc"))
     text, fn = _significance(same, "mase", 0.05)
     assert "not significant" in text and fn["pvalue"] >= 0.05

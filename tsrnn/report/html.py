@@ -295,10 +295,16 @@ def _significance(losses: pd.DataFrame, metric: str, alpha: float) -> tuple[str,
         text = (f"The differences on {metric} are not significant (Friedman p = {fn['pvalue']:.3g} \u2265 "
                 f"{alpha:g}, {fn['n_blocks']} blocks).")
     else:
+        beaten = [m for m in fn["ranks"].index if m != best and m not in tied]
+        if not tied:
+            verdict = "significantly better than every other model."
+        elif len(tied) <= len(beaten):
+            verdict = f"not significantly better than {', '.join(map(str, tied))}."
+        else:
+            verdict = (f"significantly better only than {', '.join(map(str, beaten))}; the {len(tied)} other models "
+                       "are within the critical difference.")
         text = (f"The differences on {metric} are significant (Friedman p = {fn['pvalue']:.3g}, {fn['n_blocks']} "
-                f"blocks); by Nemenyi's test (CD = {fn['cd']:.2f} ranks) {best} is "
-                + (f"not significantly better than {', '.join(map(str, tied))}." if tied
-                   else "significantly better than every other model."))
+                f"blocks); by Nemenyi's test (CD = {fn['cd']:.2f} ranks) {best} is {verdict}")
     return text, fn
 
 
