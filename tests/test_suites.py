@@ -85,3 +85,11 @@ def test_quick_suite_holds_three_tasks_in_one_result_and_one_report(tmp_path):
 def test_only_the_tasks_with_a_chosen_model_run():
     res = run_suite("quick", models=["Naive"], progress=False)
     assert res.forecasts is not None and res.detectors == {} and res.classifiers is None
+
+
+def test_m4_suite_names_its_owa_benchmark():
+    from tsrnn.suites.forecasting import FORECAST_SUITES
+
+    spec = FORECAST_SUITES["m4"]
+    assert "owa" in spec.metrics and spec.benchmark == "Naive2" and spec.models["Naive2"][0] == "Naive2"
+    assert all(s.benchmark is None and "owa" not in s.metrics for k, s in FORECAST_SUITES.items() if k != "m4")
