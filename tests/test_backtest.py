@@ -251,6 +251,10 @@ def test_exogenous_columns_reach_only_the_models_that_take_them():
     got = r.forecasts[(r.forecasts.unique_id == "s0")]["arx"].to_numpy()[-7:]
     np.testing.assert_allclose(got, expected, rtol=1e-8)
     assert r.leaderboard("owa").index[0] == "arx"
+    # metrics=("owa",) alone: sMAPE and MASE are scored for it, and no hidden model is added
+    only = backtest(models, data, h=7, n_windows=2, season_length=7, metrics=("owa",), progress=False)
+    assert only.models == list(models) and len(only.errors) == 0
+    np.testing.assert_allclose(only.leaderboard()["owa"], r.leaderboard("owa")["owa"])
 
 
 def test_owa_is_relative_to_a_benchmark_the_caller_names():

@@ -34,3 +34,17 @@ def test_dask_local_cluster_equals_local_backend(tmp_path):
     # results were streamed into the checkpoint: a rerun computes nothing
     again = backtest(models, data, backend="dask", checkpoint=tmp_path, n_jobs=1, **kw)
     assert again.meta["n_computed"] == 0
+
+
+@pytest.mark.slow
+def test_evaluate_detectors_on_dask_equals_local_and_closes_its_cluster():
+    from tsrnn.anomaly import RollingZScore, evaluate_detectors
+
+    data = _panel(n=3, length=300).assign(label=0)
+    data.loc[data.groupby("unique_id").cumcount().between(200, 210), "label"] = 1
+    dets = {"z": RollingZScore(window=20)}
+    local = evaluate_detectors(dets, data, progress=False)
+    on_dask = evaluate_detectors(dets, data, progress=False, backend="dask", n_jobs=1)
+    pd.testing.assert_frame_equal(local.detections, on_dask.detections)
+    with pytest.raises(ValueError):
+        distributed.get_client()  # the client and cluster evaluate_detectors started are closed

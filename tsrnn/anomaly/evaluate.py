@@ -18,7 +18,16 @@ import pandas as pd
 from sklearn.base import clone
 
 from .._tables import markdown_table
-from ..backtest.runner import Task, TaskTimeout, check_on_error, describe_failure, fingerprint, run_tasks, time_limit
+from ..backtest.runner import (
+    Task,
+    TaskTimeout,
+    check_on_error,
+    describe_failure,
+    fingerprint,
+    raise_unless_recording,
+    run_tasks,
+    time_limit,
+)
 from ..metrics import as_loss
 from . import scoring
 from .scoring import probationary_length
@@ -102,10 +111,7 @@ def _detect(det, y, n_train: int, timeout, isolate: bool) -> dict:
             flag = np.asarray(est.predict(pd.Series(y)), dtype=np.int8)
             t2 = time.perf_counter()
     except (Exception, TaskTimeout) as exc:  # noqa: BLE001 - recorded with its series, or re-raised
-        if not isolate:
-            if isinstance(exc, TaskTimeout):
-                raise TimeoutError(str(exc)) from exc
-            raise
+        raise_unless_recording(exc, isolate)
         return describe_failure(exc)
     return {"score": score, "flag": flag, "fit_s": t1 - t0, "predict_s": t2 - t1}
 
@@ -142,7 +148,7 @@ def _build_result(dets, series, runs: dict, metrics, train_fraction, invalid, me
 
 
 def evaluate_detectors(detectors, data: pd.DataFrame, metrics=DEFAULT_METRICS, n_jobs: int = 1,
-                       progress: bool = True, backend: str | None = None, checkpoint=None, on_error: str = "raise",
+                       backend: str | None = None, progress: bool = True, checkpoint=None, on_error: str = "raise",
                        timeout: float | None = None, *, train_fraction: float = 0.15):
     """Run detectors over labelled series and score their alarms (on the backtest's task runner).
 
@@ -157,10 +163,10 @@ def evaluate_detectors(detectors, data: pd.DataFrame, metrics=DEFAULT_METRICS, n
         Names from :data:`METRICS`; ``"pa_f1"`` (point-adjusted F1) warns that it inflates results.
     n_jobs : int
         Parallel workers over detector x series tasks (``-1``: all cores).
-    progress : bool
-        Show a tqdm bar.
     backend : {None, "loky", "dask"}
         Where tasks run (``"dask"``: the open ``dask.distributed`` client, else a local cluster, closed after).
+    progress : bool
+        Show a tqdm bar.
     checkpoint : path, optional
         Directory where each finished detector x series task is stored; a rerun with the same detectors, data
         and settings recomputes nothing that is there.

@@ -1,4 +1,8 @@
-"""Backtesting: splitters, the engine (local, joblib, Dask) and ``BacktestResult`` (layer 2)."""
+"""Backtesting (layer 2): splitters, ``backtest`` and ``BacktestResult``, ``tune`` (grid search by backtest).
+
+``runner`` is the one task runner (local, joblib, Dask; checkpoint, timeout, failure record) that ``backtest``
+and :func:`tsrnn.anomaly.evaluate_detectors` share. Nothing here imports a model.
+"""
 
 from .engine import backtest
 from .result import BacktestResult

@@ -32,6 +32,7 @@ from .runner import (
     fingerprint,
     is_parallel,
     n_workers_of,
+    raise_unless_recording,
     run_tasks,
     time_limit,
 )
@@ -130,10 +131,7 @@ def _run_task(est, panel: Panel, idx, bounds, windows, opt: _Options):
         try:
             model, res, fit_s, predict_s = _fit_predict_window(est, model, panel, idx, bounds, w, prev, opt)
         except (Exception, TaskTimeout) as exc:  # noqa: BLE001 - recorded with its series, or re-raised
-            if not opt.isolate:
-                if isinstance(exc, TaskTimeout):
-                    raise TimeoutError(str(exc)) from exc
-                raise
+            raise_unless_recording(exc, opt.isolate)
             model = None
             _record_failure(out, exc, est, panel, idx, bounds, w, opt)
             continue
@@ -189,6 +187,8 @@ def _check_metrics(metrics) -> tuple:
     unknown = [m for m in metrics if m not in METRICS and m not in ("owa", "coverage")]
     if unknown:
         raise ValueError(f"unknown metric(s) {unknown}; choose from {sorted(METRICS) + ['owa', 'coverage']}")
+    if "owa" in metrics:  # OWA is computed from the mean sMAPE and MASE
+        metrics += tuple(m for m in ("smape", "mase") if m not in metrics)
     return metrics
 
 

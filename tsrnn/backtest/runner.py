@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["Task", "run_tasks", "fingerprint", "Checkpoint", "time_limit", "TaskTimeout", "describe_failure",
-           "check_on_error"]
+           "check_on_error", "raise_unless_recording"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,6 +68,15 @@ def time_limit(seconds):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+def raise_unless_recording(exc: BaseException, isolate: bool) -> None:
+    """Inside an ``except``: re-raise ``exc`` (a timeout as ``TimeoutError``) unless failures are recorded."""
+    if isolate:
+        return
+    if isinstance(exc, TaskTimeout):
+        raise TimeoutError(str(exc)) from exc
+    raise exc
 
 
 def describe_failure(exc: BaseException) -> dict:
