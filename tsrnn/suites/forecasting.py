@@ -229,7 +229,8 @@ def run(name: str, models=None, out=None, n_jobs: int = 1, backend=None, progres
             from .anomaly import default_detectors
 
             dets = default_detectors(names=pick(QUICK_DETECTORS))
-            detectors["generated"] = evaluate_detectors(dets, quick_anomaly_data(), n_jobs=n_jobs, progress=progress)
+            detectors["generated"] = evaluate_detectors(dets, quick_anomaly_data(), n_jobs=n_jobs, backend=backend,
+                                                        progress=progress)
         if pick(QUICK_CLASSIFIERS):
             classifiers = quick_classifiers(pick(QUICK_CLASSIFIERS))
     meta = {"suite": name, "description": suite.description, "models": ", ".join(chosen or suite.models),
