@@ -23,7 +23,7 @@ def test_benchmark_quick_suite_with_chosen_models(tmp_path, capsys):
 
 def test_unknown_model_is_a_clear_error(tmp_path, capsys):
     assert main(["benchmark", "--models", "Nope", "--out", str(tmp_path), "--no-progress"]) == 2
-    assert "unknown model(s) ['Nope']" in capsys.readouterr().err
+    assert "unknown model(s) ['Nope'] for suite 'quick'" in capsys.readouterr().err
 
 
 def test_datasets_command_lists_the_registry(capsys):
@@ -36,3 +36,15 @@ def test_datasets_command_lists_the_registry(capsys):
 def test_python_dash_m_entry_point():
     done = subprocess.run([sys.executable, "-m", "tsrnn", "--help"], capture_output=True, text=True, check=True)
     assert "benchmark" in done.stdout and "datasets" in done.stdout
+
+
+def test_benchmark_help_describes_every_suite_from_the_registry():
+    from tsrnn.suites import SUITES
+
+    done = subprocess.run([sys.executable, "-m", "tsrnn", "benchmark", "--help"], capture_output=True, text=True,
+                          check=True)
+    text = " ".join(done.stdout.split())  # the help wraps lines
+    for s in SUITES.values():
+        assert f" {s.name} " in text
+        assert " ".join(s.description.split()) in text and f"Runs in {s.runtime}." in text
+        assert ", ".join(s.models[:3]) in text

@@ -196,3 +196,34 @@ def test_period_and_integer_stamps(index):
     np.testing.assert_allclose(line.get_ydata(), r.forecasts["Naive"].to_numpy()[:3])  # the first window carries the label
     fig = plot_forecast(y, Naive().fit(y).predict(5, level=[80]))
     np.testing.assert_allclose(_lines(fig.axes[0], "history")[0].get_ydata(), y.to_numpy())
+
+
+def test_plot_confusion_writes_the_counts_and_colours_the_recall():
+    from tsrnn.report.plots import plot_confusion
+
+    cm = pd.DataFrame([[8, 2], [1, 9]], index=["true a", "true b"], columns=["a", "b"])
+    fig = plot_confusion(cm, title="m")
+    ax = fig.axes[0]
+    assert sorted(t.get_text() for t in ax.texts) == ["1", "2", "8", "9"]
+    np.testing.assert_allclose(ax.images[0].get_array(), [[0.8, 0.2], [0.1, 0.9]])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+
+
+def test_plot_reliability_puts_each_model_at_its_coverage():
+    from tsrnn.report.plots import plot_reliability
+
+    cov = pd.DataFrame({"80": [0.7, 0.85], "95": [0.9, 0.96]}, index=["x", "y"])
+    fig = plot_reliability(cov)
+    lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines()}
+    np.testing.assert_allclose(lines["x"].get_xydata(), [[80, 70], [95, 90]])
+    np.testing.assert_allclose(lines["nominal"].get_xydata(), [[0, 0], [100, 100]])
+
+
+def test_plot_ranks_marks_the_models_within_the_critical_difference():
+    from tsrnn.report.plots import plot_ranks
+
+    fig = plot_ranks(pd.Series({"c": 3.0, "a": 1.2, "b": 2.0}), cd=1.0)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]
+    colors = ax.collections[-1].get_facecolors()  # scatter: a and b within CD of a, c not
+    assert np.allclose(colors[0], colors[1]) and not np.allclose(colors[0], colors[2])

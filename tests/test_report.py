@@ -77,7 +77,7 @@ def result():
 
 @pytest.fixture(scope="module")
 def page(result, tmp_path_factory):
-    return render_backtest(result, tmp_path_factory.mktemp("rep") / "report.html", n_series=2)
+    return render_backtest(result, tmp_path_factory.mktemp("rep") / "report.html")
 
 
 def test_leaderboard_in_the_page_equals_the_result(result, page):
@@ -119,9 +119,13 @@ def test_page_is_self_contained_and_every_image_is_a_png(page):
         assert img["src"].startswith("data:image/png;base64,")
         im = Image.open(io.BytesIO(base64.b64decode(img["src"].split(",", 1)[1])))
         assert im.format == "PNG" and im.size == (int(img["width"]), int(img["height"]))
-    for section in ("Run", "Leaderboard", "Ranks across series", "Error by horizon", "Forecasts", "Timings",
-                    "Failures"):
-        assert f">{section}</h2>" in text
+    for part in ("Summary", "Forecasting", "Failures"):
+        assert f">{part}</h2>" in text
+    for section in ("Leaderboard", "Forecasts", "Prediction intervals", "Error by horizon", "Ranks", "Timings"):
+        assert f">{section}</h3>" in text
+    assert "<summary>Run settings and environment</summary>" in text  # collapsed, and last
+    assert text.index("Summary</h2>") < text.index("Leaderboard</h3>") < text.index("Forecasts</h3>")
+    assert text.index("Failures</h2>") < text.index("<summary>Run settings and environment")
     assert "Friedman" in text and "No failures." in text
 
 
@@ -211,7 +215,7 @@ def test_markdown_leaderboard_bolds_the_best(result):
 
 def test_to_html_uses_the_full_report(result, tmp_path):
     path = result.to_html(tmp_path / "r.html")
-    assert "Ranks across series" in path.read_text()
+    assert ">Ranks</h3>" in path.read_text()
 
 
 def test_detector_report(tmp_path):
@@ -252,3 +256,171 @@ def test_model_params_and_seeds_are_listed_when_recorded(result, tmp_path):
     meta = {row[0]["text"]: row[1]["text"] for row in _parse(render_backtest(r, tmp_path / "p.html")).tables["meta"][1:]}
     assert meta["models: LSTM params"] == "hidden_size=16, random_state=7"
     assert meta["models: LSTM random_state"] == "7"
+
+
+# ------------------------------------------------------------------------------------------------ one rank metric
+def _hand_ranks(result, metric, nominal=None):
+    """Mean rank per model over (series, window) blocks, computed here from the raw scores."""
+    sc = result.scores[result.scores["metric"] == metric]
+    wide = sc.pivot_table(index=["unique_id", "cutoff"], columns="model", values="value")
+    if nominal is not None:
+        wide = (wide - nominal).abs()
+    return wide.rank(axis=1).mean()
+
+
+def _caption(path):
+    text = path.read_text(encoding="utf-8")
+    return re.search(r"rank = mean rank on (\S+) within", text).group(1)
+
+
+@pytest.mark.parametrize("metric", [None, "smape", "mae"])
+def test_caption_rank_column_and_diagram_use_the_sort_metric(result, tmp_path, metric):
+    path = render_backtest(result, tmp_path / "r.html", metric=metric)
+    lb = result.leaderboard(metric)
+    sort_metric = metric or "mase"  # the leaderboard's default with mase in the scores
+    assert list(lb[sort_metric]) == sorted(lb[sort_metric])
+    assert _caption(path) == sort_metric
+    p = _parse(path)
+    rows = p.tables["leaderboard"]
+    j = [c["text"] for c in rows[0]].index("rank")
+    page_rank = {r[1]["text"]: float(r[j]["attrs"]["data-value"]) for r in rows[1:]}
+    expect = _hand_ranks(result, sort_metric)
+    assert page_rank == pytest.approx(expect.to_dict(), rel=1e-12)
+    diagram = {r[0]["text"]: float(r[1]["attrs"]["data-value"]) for r in p.tables["ranks-table"][1:]}
+    assert diagram == pytest.approx(expect.to_dict(), rel=1e-12)
+    assert f"mean rank on {sort_metric}" in path.read_text()
+
+
+def test_coverage_is_ranked_by_its_distance_to_the_nominal_level(result, tmp_path):
+    path = render_backtest(result, tmp_path / "c.html", metric="coverage-80")
+    assert _caption(path) == "coverage-80"
+    rows = _parse(path).tables["leaderboard"]
+    j = [c["text"] for c in rows[0]].index("rank")
+    page_rank = {r[1]["text"]: float(r[j]["attrs"]["data-value"]) for r in rows[1:]}
+    expect = _hand_ranks(result, "coverage-80", nominal=0.8)
+    assert page_rank == pytest.approx(expect.to_dict(), rel=1e-12)
+    # not the ascending ranks of the raw coverage, for which the lowest coverage would win
+    assert page_rank != pytest.approx(_hand_ranks(result, "coverage-80").to_dict(), rel=1e-12)
+
+
+def test_owa_block_losses_follow_m4():
+    from tsrnn.report.html import block_losses
+
+    sc = pd.DataFrame({"unique_id": ["a"] * 6, "cutoff": [0] * 6, "model": ["Naive2", "x", "y"] * 2,
+                       "metric": ["smape"] * 3 + ["mase"] * 3, "value": [10.0, 5.0, 20.0, 2.0, 3.0, 1.0]})
+    w = block_losses(sc, "owa", ["unique_id", "cutoff"])
+    assert w.loc[("a", 0)].to_dict() == pytest.approx({"Naive2": 1.0, "x": (0.5 + 1.5) / 2, "y": (2 + 0.5) / 2})
+    nab = sc.assign(metric="nab")
+    assert (block_losses(nab, "nab", ["unique_id"]).to_numpy() < 0).all()  # higher is better: negated
+    cov = sc.assign(metric="coverage-80", value=[0.7, 0.8, 0.95] * 2)
+    np.testing.assert_allclose(block_losses(cov, "coverage-80", ["unique_id", "cutoff"]).to_numpy(), [[0.1, 0, 0.15]])
+
+
+def test_significance_sentence():
+    from tsrnn.report.html import _significance
+
+    rng = np.random.default_rng(0)
+    strong = pd.DataFrame(rng.normal(size=(40, 4)) * 0.1 + np.array([0.0, 0.05, 3.0, 5.0]), columns=list("abcd"))
+    text, fn = _significance(strong, "mase", 0.05)
+    assert "are significant" in text and fn["pvalue"] < 1e-6
+    assert "a is not significantly better than b." in text  # b is within the CD of a, c and d are not
+    # a always first, f always last, b..e rotate: mean ranks 1, 3.5 x 4, 6; CD(k=6, N=8) = 2.67
+    many = pd.DataFrame([[0.0, *(1 + np.roll(np.arange(4), i)), 10.0] for i in range(8)], columns=list("abcdef"))
+    text, _ = _significance(many, "mase", 0.05)
+    assert "a is significantly better only than f; the 4 other models are within the critical difference." in text
+    same = pd.DataFrame(rng.normal(size=(40, 3)), columns=list("abc"))
+    text, fn = _significance(same, "mase", 0.05)
+    assert "not significant" in text and fn["pvalue"] >= 0.05
+    assert "Too few" in _significance(strong[["a", "b"]], "mase", 0.05)[0]
+
+
+# ------------------------------------------------------------------------------------------------ intervals
+def test_interval_section_coverage_msis_note_and_negative_share(result, tmp_path):
+    path = render_backtest(result, tmp_path / "i.html")
+    text = path.read_text(encoding="utf-8")
+    assert 'id="intervals"' in text and 'alt="coverage reliability plot"' in text
+    assert "MSIS is not in this run" in text  # no msis in the scores: skipped with a note
+    tables = _parse(path).tables
+    cov = next(t for t in tables.values() if t[0][1]["text"] == "coverage-80")
+    lb = result.leaderboard()
+    for r in cov[1:]:
+        assert float(r[1]["attrs"]["data-value"]) == pytest.approx(lb.loc[r[0]["text"], "coverage-80"], rel=1e-12)
+    neg = next(t for t in tables.values() if [c["text"] for c in t[0][:2]] == ["model", "point"])
+    f = result.forecasts
+    for r in neg[1:]:
+        m = r[0]["text"]
+        assert float(r[1]["attrs"]["data-value"]) == pytest.approx((f[m] < 0).mean())
+        assert float(r[2]["attrs"]["data-value"]) == pytest.approx((f[f"{m}-lo-80"] < 0).mean())
+
+
+def test_interval_scores_are_shown_when_present(result, tmp_path):
+    import copy
+
+    r = copy.copy(result)
+    extra = result.scores[result.scores["metric"] == "mae"].assign(metric="msis")
+    r.scores = pd.concat([result.scores, extra], ignore_index=True)
+    text = render_backtest(r, tmp_path / "m.html").read_text(encoding="utf-8")
+    assert "Interval scores (lower is better)" in text and "MSIS is not in this run" not in text
+
+
+# ------------------------------------------------------------------------------------------------ one report
+def test_one_report_holds_forecasts_detectors_and_classifiers(result, tmp_path):
+    from tsrnn.anomaly import RollingZScore, evaluate_detectors
+    from tsrnn.report.html import render_report
+    from tsrnn.suites.ecg import ECGSuiteResult
+
+    rng = np.random.default_rng(2)
+    y = rng.normal(size=300)
+    y[200] += 9
+    lab = np.zeros(300, int)
+    lab[198:203] = 1
+    data = pd.DataFrame({"unique_id": "s", "ds": np.arange(300), "y": y, "label": lab})
+    det = evaluate_detectors({"z20": RollingZScore(window=20), "z50": RollingZScore(window=50)}, data, progress=False)
+    cm = pd.DataFrame([[8, 2], [1, 9]], index=["true a", "true b"], columns=["a", "b"])
+    cls = ECGSuiteResult(pd.DataFrame([{"task": "t", "model": "m", "accuracy": 0.85, "macro_f1": 0.85}]),
+                         {("t", "m"): cm})
+    path = render_report(tmp_path / "all.html", forecasts=result, detectors={"gen": det}, classifiers=cls,
+                         settings={"suite": "unit"})
+    text = path.read_text(encoding="utf-8")
+    ids = set(re.findall(r'id="([^"]+)"', text))
+    for part in ("summary", "forecasting", "detectors", "classifiers", "failures", "run"):
+        assert part in ids, part
+    assert set(re.findall(r'href="#([^"]+)"', text)) <= ids  # every contents link has a target
+    assert "leaderboard" in ids and "leaderboard-detectors" in ids
+    assert 'alt="detections on s"' in text and 'alt="confusion matrices of t"' in text
+    summary = text[text.index('id="summary"'):text.index('id="forecasting"')]
+    assert "Forecasting" in summary and "Detectors" in summary and "Classifiers" in summary
+    assert "t: m (macro_f1 0.85)" in summary
+
+
+def test_ranks_diagram_is_legible_with_15_models():
+    from tsrnn.report.plots import plot_ranks
+
+    rng = np.random.default_rng(0)
+    names = [f"Model number {i} with a long name" for i in range(15)]
+    ranks = pd.Series(np.sort(rng.uniform(1, 15, 15)), index=names)
+    ranks.iloc[3:6] = ranks.iloc[3]  # ties must not overlap either
+    fig = plot_ranks(ranks, cd=2.5, metric="mase", n_blocks=40)
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    labels = [t for t in ax.get_yticklabels() if t.get_text()]
+    assert [t.get_text() for t in labels] == list(ranks.sort_values(kind="stable").index)
+    texts = labels + [t for t in ax.texts]
+    boxes = [t.get_window_extent(r) for t in texts]
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert not boxes[i].overlaps(boxes[j]), (texts[i].get_text(), texts[j].get_text())
+    fb = fig.bbox
+    assert all(fb.x0 - 1 <= b.x0 and b.x1 <= fb.x1 + 1 and fb.y0 - 1 <= b.y0 and b.y1 <= fb.y1 + 1 for b in boxes)
+
+
+def test_markdown_ranks_like_the_html(result, tmp_path):
+    md = render_markdown(result, metric="coverage-80")
+    head = next(line for line in md.splitlines() if line.startswith("| # | model |"))
+    j = [c.strip() for c in head.strip("|").split("|")].index("rank")
+    expect = _hand_ranks(result, "coverage-80", nominal=0.8)
+    for line in md.splitlines():
+        cells = [c.strip().strip("*") for c in line.strip("|").split("|")]
+        if len(cells) > j and cells[1] in expect.index and cells[0].isdigit():
+            assert float(cells[j]) == pytest.approx(expect[cells[1]], rel=1e-3)

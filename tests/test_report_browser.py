@@ -2,7 +2,9 @@
 
 Checks: the page loads with no console error and no uncaught exception, every ``<img>`` decodes
 (``naturalWidth > 0``), a screenshot is not blank, and the leaderboard's numbers read from the DOM equal
-``result.leaderboard()``. Skips when Chromium is not installed (``apt-get install chromium``).
+``result.leaderboard()``; the quick suite's one report shows its summary and leaderboard above the fold of a
+1400x900 window and holds the detector, classifier and interval sections. Skips when Chromium is not installed
+(``apt-get install chromium``).
 """
 
 import base64
@@ -97,6 +99,11 @@ class Browser:
         self.send("Page.navigate", {"url": url}, session=s)
         self.wait_event("Page.loadEventFired")
         return s
+
+    def viewport(self, session, width, height):
+        """Emulate a ``width`` x ``height`` window (CSS pixels)."""
+        self.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1,
+                                                         "mobile": False}, session=session)
 
     def evaluate(self, session, expr):
         r = self.send("Runtime.evaluate", {"expression": expr, "returnByValue": True, "awaitPromise": True},
@@ -211,6 +218,47 @@ def test_detector_report_opens_cleanly_in_chromium(tmp_path, browser):
         for cell, col in zip(row[2:], lb.columns):
             v = float(cell["value"])
             assert (np.isnan(v) and np.isnan(expect[col])) or v == pytest.approx(expect[col], rel=1e-12, abs=0)
+
+
+_LAYOUT = """(() => {
+  const box = sel => { const e = document.querySelector(sel); if (!e) return null;
+                       const r = e.getBoundingClientRect(); return {top: r.top, bottom: r.bottom}; };
+  return {summary: box('#summary'), board: box('#leaderboard'), boardHead: box('#leaderboard thead'),
+          boardFirst: box('#leaderboard tbody tr'), detectors: box('#detectors'), classifiers: box('#classifiers'),
+          intervals: box('#intervals'), run: box('#run details'), runOpen: document.querySelector('#run details').open,
+          links: [...document.querySelectorAll('nav.toc a')].map(a => a.getAttribute('href')),
+          ids: [...document.querySelectorAll('[id]')].map(e => e.id), height: window.innerHeight,
+          width: window.innerWidth};
+})()"""
+
+
+def test_quick_suite_report_reads_top_down(tmp_path, browser):
+    from tsrnn.suites import run_suite
+
+    res = run_suite("quick", models=["Naive", "SeasonalNaive", "Theta", "Mean", "RollingZScore", "WaveletDetector",
+                                     "Wavelet+LogReg"], out=tmp_path / "q", progress=False)
+    s = browser.open((tmp_path / "q" / "report.html").resolve().as_uri())
+    browser.viewport(s, 1400, 900)
+    lay = browser.evaluate(s, _LAYOUT)
+    page = browser.evaluate(s, _READ_PAGE)
+    assert browser.problems() == []
+    assert (lay["width"], lay["height"]) == (1400, 900)
+    assert 0 <= lay["summary"]["top"] and lay["summary"]["bottom"] <= 900  # the summary whole above the fold
+    assert lay["boardHead"]["top"] >= lay["summary"]["bottom"] and lay["boardFirst"]["bottom"] <= 900
+    for part in ("detectors", "classifiers", "intervals"):
+        assert lay[part] is not None and lay[part]["top"] > 900, part  # present, below the leaderboard
+    assert lay["runOpen"] is False and lay["run"]["top"] > lay["classifiers"]["top"]  # settings last, collapsed
+    assert {h[1:] for h in lay["links"]} <= set(lay["ids"])
+    alts = [i["alt"] for i in page["imgs"]]
+    for alt in ("coverage reliability plot", "critical difference diagram", "confusion matrices of synthetic_beats"):
+        assert alt in alts
+    assert any(a.startswith("detections on") for a in alts)
+    for img in page["imgs"]:
+        assert img["complete"] and img["w"] > 0 and img["h"] > 0, img["alt"]
+    lb = res.forecasts.leaderboard()
+    assert [r[1]["text"] for r in page["rows"]] == list(lb.index)
+    shot = _screenshot(browser, s)
+    assert shot.shape == (900, 1400) and shot.std() > 10
 
 
 def test_the_harness_sees_errors_and_broken_images(tmp_path, browser):

@@ -17,27 +17,35 @@ def _models_arg(values):
 
 
 def _benchmark(args) -> int:
-    from .suites import run_suite
+    from .suites import SUITES, run_suite
 
-    suites = ["quick", "sales", "m4", "ecg", "anomaly"] if args.suite == "all" else [args.suite]
-    for name in suites:
-        out = Path(args.out) if len(suites) == 1 else Path(args.out) / name
-        print(f"tsrnn benchmark: suite {name!r} -> {out}", file=sys.stderr)
+    names = list(SUITES) if args.suite == "all" else [args.suite]
+    for name in names:
+        out = Path(args.out) if len(names) == 1 else Path(args.out) / name
+        print(f"tsrnn benchmark: suite {name!r} ({SUITES[name].runtime}) -> {out}", file=sys.stderr)
         result = run_suite(name, models=_models_arg(args.models), out=out, n_jobs=args.n_jobs,
                            backend=args.backend, progress=not args.no_progress)
         print(result.to_markdown())
-        extras = getattr(result, "extras", {})
-        if extras.get("detectors_markdown"):
-            print("\nAnomaly detectors on generated series (injected anomalies, synthetic ECG with ectopic beats):\n")
-            print(extras["detectors_markdown"])
-            print(f"\ndetector report: {out / 'anomaly' / 'report.html'}")
-        if extras.get("classifiers_markdown"):
-            print("\nBeat classification on a synthetic ECG (normal vs ectopic, later 30 % of beats held out):\n")
-            print(extras["classifiers_markdown"])
-        for note in getattr(result, "meta", {}).get("unavailable", []):
+        for note in result.meta.get("unavailable", []):
             print(f"note: {note}", file=sys.stderr)
         print(f"\nreport: {out / 'report.html'}")
     return 0
+
+
+def _suites_help() -> str:
+    """What each suite holds and roughly how long it runs, from the registry."""
+    import textwrap
+
+    from .suites import SUITES
+
+    lines = ["suites:"]
+    for s in SUITES.values():
+        text = (f"{s.description}. Datasets: {', '.join(s.datasets)}. Models: {', '.join(s.models)}. "
+                f"Runs in {s.runtime}.")
+        lines.append(f"  {s.name}")
+        lines += textwrap.wrap(text, width=100, initial_indent="      ", subsequent_indent="      ")
+    lines.append("  all\n      every suite above, one folder each under --out.")
+    return "\n".join(lines)
 
 
 def _datasets(args) -> int:
@@ -54,9 +62,16 @@ def _datasets(args) -> int:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="tsrnn", description="Forecast and analyse time series; run benchmarks.")
     sub = parser.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("benchmark", help="run a benchmark suite and write an HTML report")
-    b.add_argument("--suite", default="quick", choices=["quick", "sales", "m4", "ecg", "anomaly", "all"])
-    b.add_argument("--models", nargs="*", help="model names of the suite (default: all)")
+    from .suites import SUITES
+
+    b = sub.add_parser("benchmark", help="run a benchmark suite and write an HTML report",
+                       description="Run a benchmark suite: print its leaderboards and write the raw frames and one "
+                                   "self-contained HTML report into --out.",
+                       epilog=_suites_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    b.add_argument("--suite", default="quick", choices=[*SUITES, "all"],
+                   help="which suite to run (default: quick; see below)")
+    b.add_argument("--models", nargs="*", help="model names of the suite, space or comma separated (default: all; "
+                                               "see below)")
     b.add_argument("--out", default="tsrnn-report", help="output directory (default ./tsrnn-report)")
     b.add_argument("--n-jobs", type=int, default=1, help="worker processes")
     b.add_argument("--backend", choices=["loky", "dask"], default=None)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["plot_forecast", "plot_backtest", "plot_anomalies", "plot_attention", "plot_periodogram",
-           "plot_scalogram", "plot_regimes"]
+           "plot_scalogram", "plot_regimes", "plot_ranks", "plot_reliability", "plot_confusion"]
 
 _BAND = re.compile(r"^(?P<model>.+)-lo-(?P<level>\d+(?:\.\d+)?)$")
 
@@ -528,3 +528,85 @@ def _state_runs(states: np.ndarray) -> list[tuple[int, int]]:
     starts = np.concatenate([[0], change])
     stops = np.concatenate([change, [len(states)]])
     return list(zip(starts, stops))
+
+
+# ------------------------------------------------------------------------------------------------ reports
+def plot_ranks(ranks: pd.Series, cd: float | None = None, *, metric: str = "", n_blocks: int | None = None,
+               ax=None):
+    """Mean ranks as a critical-difference diagram that stays legible at any number of models.
+
+    One row per model, best (lowest mean rank) on top, so labels never overlap; a dot at each model's mean
+    rank. With ``cd`` (the Nemenyi critical difference), the models whose mean rank lies within ``cd`` of the
+    best are drawn in the best's colour (not significantly worse than it) and a bar of length ``cd`` is drawn
+    from the best rank; the others are grey.
+
+    Parameters
+    ----------
+    ranks : pd.Series
+        Mean rank per model (1 = best).
+    cd : float, optional
+        Critical difference on the rank scale.
+    """
+    r = pd.Series(ranks, dtype=float).sort_values()
+    fig, (ax,) = _axes(ax, figsize=(9, 0.32 * len(r) + 1.3))
+    y = np.arange(len(r))
+    best = r.iloc[0]
+    tied = (r - best <= cd) if cd is not None else pd.Series(True, index=r.index)
+    ax.hlines(y, 1, r.to_numpy(), color="0.85", lw=1)
+    ax.scatter(r.to_numpy(), y, c=["tab:blue" if t else "0.55" for t in tied], s=36, zorder=3)
+    for yi, v in zip(y, r.to_numpy()):
+        ax.annotate(f"{v:.2f}", (v, yi), xytext=(6, 0), textcoords="offset points", va="center", fontsize=8)
+    if cd is not None:
+        ax.axvspan(best, best + cd, color="tab:blue", alpha=0.08, lw=0, label=f"within CD = {cd:.2f} of the best")
+        ax.legend(loc="lower right", fontsize="small")
+    ax.set_yticks(y, [str(m) for m in r.index], fontsize=9)
+    ax.set_ylim(len(r) - 0.5, -0.5)
+    ax.set_xlim(0.8, max(float(r.max()), best + (cd or 0)) + 0.6)
+    ax.set_xlabel(f"mean rank{f' on {metric}' if metric else ''} (1 = best)"
+                  + (f" over {n_blocks} blocks" if n_blocks else ""))
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_reliability(coverage: pd.DataFrame, ax=None):
+    """Empirical against nominal coverage of prediction intervals (a reliability plot).
+
+    ``coverage``: models x nominal levels (in percent, the column names), values the share of actuals inside the
+    interval (0-1). Points on the diagonal are calibrated; below it the intervals are too narrow.
+    """
+    fig, (ax,) = _axes(ax, figsize=(5.5, 4.2))
+    levels = np.array([float(c) for c in coverage.columns])
+    ax.plot([0, 100], [0, 100], color="0.5", ls="--", lw=0.8, label="nominal")
+    markers = "ov^sDP*X<>"
+    for k, ((model, row), col) in enumerate(zip(coverage.iterrows(), _palette(len(coverage)))):
+        ax.plot(levels, 100 * row.to_numpy(float), marker=markers[k % len(markers)], color=col, lw=1,
+                ls="-" if len(levels) > 1 else "none", label=str(model))
+    lo = max(0.0, min(levels.min(), 100 * np.nanmin(coverage.to_numpy(float))) - 10)
+    ax.set_xlim(lo, 100)
+    ax.set_ylim(lo, 100)
+    ax.set_xlabel("nominal coverage (%)")
+    ax.set_ylabel("empirical coverage (%)")
+    ax.grid(alpha=0.3)
+    _legend(ax)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion(cm: pd.DataFrame, ax=None, title: str | None = None):
+    """A confusion matrix (rows true, columns predicted): counts written, colour the row-normalised recall."""
+    fig, (ax,) = _axes(ax, figsize=(3.8, 3.4))
+    counts = cm.to_numpy()
+    norm = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    for i in range(counts.shape[0]):
+        for j in range(counts.shape[1]):
+            ax.text(j, i, int(counts[i, j]), ha="center", va="center", fontsize=8,
+                    color="white" if norm[i, j] > 0.6 else "black")
+    ax.set_xticks(range(counts.shape[1]), [str(c) for c in cm.columns])
+    ax.set_yticks(range(counts.shape[0]), [str(c) for c in cm.index])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return fig

@@ -23,7 +23,6 @@ Numenta's anomaly likelihood. Committed figures: ``benchmarks/results/anomaly_na
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from pathlib import Path
@@ -31,28 +30,47 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["run", "default_detectors", "load_injected", "AnomalySuiteResult", "COMMON"]
+from .base import Suite, SuiteResult
+
+__all__ = ["run", "default_detectors", "load_injected", "DETECTORS", "COMMON", "SUITE"]
 
 #: Threshold settings shared by every detector of the suite.
 COMMON = {"threshold": "pot", "contamination": 0.001, "cooldown": 100}
 
 
-def default_detectors(common: dict | None = None) -> dict:
-    """The five detector families with the suite's shared threshold settings, plus the HMM's score passed through
-    Numenta's anomaly likelihood (:class:`tsrnn.anomaly.thresholds.AnomalyLikelihood`)."""
-    from ..anomaly import AutoencoderDetector, HMMDetector, ResidualDetector, RollingZScore, WaveletDetector
-    from ..anomaly.thresholds import AnomalyLikelihood, Thresholded
+def _anomaly(name: str):
+    import importlib
+
+    module = "tsrnn.anomaly.thresholds" if name in ("Thresholded", "AnomalyLikelihood") else "tsrnn.anomaly"
+    return getattr(importlib.import_module(module), name)
+
+
+def _naive():
     from ..models import Naive
 
+    return Naive()
+
+
+#: The suite's detectors, ``{name: builder(common settings) -> detector}``: add a detector here.
+DETECTORS = {
+    "RollingZScore": lambda c: _anomaly("RollingZScore")(window=100, **c),
+    "ResidualDetector": lambda c: _anomaly("ResidualDetector")(_naive(), **c),
+    "HMMDetector": lambda c: _anomaly("Thresholded")(_anomaly("HMMDetector")(random_state=0), **c),
+    "WaveletDetector": lambda c: _anomaly("WaveletDetector")(**c),
+    "AutoencoderDetector": lambda c: _anomaly("AutoencoderDetector")(random_state=0, **c),
+    "HMMDetector+likelihood": lambda c: _anomaly("AnomalyLikelihood")(_anomaly("HMMDetector")(random_state=0), **c),
+}
+
+
+def default_detectors(common: dict | None = None, names=None) -> dict:
+    """The five detector families with the suite's shared threshold settings, plus the HMM's score passed through
+    Numenta's anomaly likelihood (:class:`tsrnn.anomaly.thresholds.AnomalyLikelihood`); ``names`` picks some."""
     c = dict(COMMON if common is None else common)
-    return {
-        "RollingZScore": RollingZScore(window=100, **c),
-        "ResidualDetector": ResidualDetector(Naive(), **c),
-        "HMMDetector": Thresholded(HMMDetector(random_state=0), **c),
-        "WaveletDetector": WaveletDetector(**c),
-        "AutoencoderDetector": AutoencoderDetector(random_state=0, **c),
-        "HMMDetector+likelihood": AnomalyLikelihood(HMMDetector(random_state=0), **c),
-    }
+    names = list(DETECTORS) if names is None else list(names)
+    unknown = [n for n in names if n not in DETECTORS]
+    if unknown:
+        raise ValueError(f"unknown detector(s) {unknown}; the anomaly suite has {list(DETECTORS)}")
+    return {n: DETECTORS[n](c) for n in names}
 
 
 def load_injected(n_series: int = 8, length: int = 3000, seed: int = 0) -> pd.DataFrame:
@@ -71,57 +89,15 @@ def load_injected(n_series: int = 8, length: int = 3000, seed: int = 0) -> pd.Da
     return inject_anomalies(clean, n=6, seed=seed)
 
 
-class AnomalySuiteResult:
-    """The suite's outcome: one :class:`~tsrnn.anomaly.evaluate.DetectorResult` per dataset."""
-
-    def __init__(self, results: dict, meta: dict):
-        self.results = results
-        self.meta = meta
-
-    def leaderboard(self, dataset: str | None = None) -> pd.DataFrame:
-        """The leaderboard of ``dataset`` (default: ``nab`` when present)."""
-        dataset = dataset or ("nab" if "nab" in self.results else next(iter(self.results)))
-        return self.results[dataset].leaderboard()
-
-    def to_markdown(self) -> str:
-        parts = [f"## {name}\n\n{res.to_markdown()}" for name, res in self.results.items()]
-        return "\n".join(parts) if parts else "no dataset could be evaluated"
-
-    def to_html(self, path) -> None:
-        body = "".join(f"<h2>{name}</h2>\n{res.leaderboard().round(3).to_html()}\n" for name, res in
-                       self.results.items())
-        notes = "".join(f"<li>{n}</li>" for n in self.meta.get("unavailable", []))
-        Path(path).write_text(f"<html><head><meta charset='utf-8'><title>tsrnn anomaly suite</title></head><body>"
-                              f"<h1>tsrnn anomaly suite</h1><p>{self.meta.get('protocol', '')}</p>{body}"
-                              f"<ul>{notes}</ul></body></html>\n", encoding="utf-8")
-
-
-def _select(models, notes: list) -> dict:
-    if isinstance(models, dict):
-        return models
-    dets = default_detectors()
-    if models is None:
-        return dets
-    chosen = {}
-    for m in models:
-        if m in dets:
-            chosen[m] = dets[m]
-        else:
-            notes.append(f"unknown detector {m!r}; the suite has {sorted(dets)}")
-    if not chosen:
-        raise ValueError(f"none of the detectors {list(models)} is in the anomaly suite ({sorted(dets)})")
-    return chosen
-
-
 def run(models=None, out=None, progress: bool = True, n_jobs: int = 1, backend=None,
-        datasets: tuple = ("nab", "injected")) -> AnomalySuiteResult:
-    """Run the anomaly suite; write ``leaderboard.md``, ``scores.csv``, ``timings.csv``, ``meta.json`` and
-    ``report.html`` into ``out`` when given.
+        datasets: tuple = ("nab", "injected")) -> SuiteResult:
+    """Run the anomaly suite; with ``out``, write the scores, ``leaderboard.md``, ``meta.json`` and the one
+    ``report.html`` there.
 
     Parameters
     ----------
     models : None, list of names, or dict ``{name: detector}``
-        Default: :func:`default_detectors`.
+        Default: :func:`default_detectors`; an unknown name raises ``ValueError``.
     datasets : tuple of {"nab", "injected"}
         NAB needs the data (``TSRNN_DATA_MIRROR`` or a download); when it is missing the suite notes it in
         ``meta["unavailable"]`` and goes on.
@@ -129,7 +105,7 @@ def run(models=None, out=None, progress: bool = True, n_jobs: int = 1, backend=N
     from ..anomaly import evaluate_detectors
 
     notes: list[str] = []
-    dets = _select(models, notes)
+    dets = models if isinstance(models, dict) else default_detectors(names=models)
     results = {}
     t0 = time.perf_counter()
     for name in datasets:
@@ -138,7 +114,7 @@ def run(models=None, out=None, progress: bool = True, n_jobs: int = 1, backend=N
                 from ..datasets import load_nab
 
                 data = load_nab()
-            except Exception as exc:  # offline without a mirror: say so and go on
+            except Exception as exc:  # noqa: BLE001 - offline without a mirror: say so and go on
                 notes.append(f"nab unavailable: {exc}")
                 continue
         elif name == "injected":
@@ -146,19 +122,17 @@ def run(models=None, out=None, progress: bool = True, n_jobs: int = 1, backend=N
         else:
             raise ValueError(f"unknown dataset {name!r}; choose from ('nab', 'injected')")
         results[name] = evaluate_detectors(dets, data, n_jobs=n_jobs, backend=backend, progress=progress)
-    meta = {"suite": "anomaly", "datasets": list(results), "detectors": list(dets), "common": COMMON,
-            "wall_s": round(time.perf_counter() - t0, 2), "unavailable": notes, "python": platform.python_version(),
+    meta = {"suite": "anomaly", "description": SUITE.description, "datasets": list(results),
+            "detectors": list(dets), "common": COMMON, "wall_s": round(time.perf_counter() - t0, 2),
+            "unavailable": notes, "python": platform.python_version(),
             "protocol": "fit on the first min(15%, 750) rows of each series, score the whole series online; "
                         "thresholds never see labels"}
-    result = AnomalySuiteResult(results, meta)
+    result = SuiteResult("anomaly", detectors=results, meta=meta)
     if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "leaderboard.md").write_text(result.to_markdown() + "\n", encoding="utf-8")
-        if results:
-            for attr in ("scores", "timings"):
-                frame = pd.concat([getattr(r, attr).assign(dataset=k) for k, r in results.items()])
-                frame.to_csv(out / f"{attr}.csv", index=False)
-        (out / "meta.json").write_text(json.dumps(meta, default=str, indent=2), encoding="utf-8")
-        result.to_html(out / "report.html")
+        result.write(Path(out))
     return result
+
+
+SUITE = Suite("anomaly", "every detector family on the NAB series of the data mirror and on 8 generated series "
+              "with injected anomalies (spike, level shift, trend, variance, flatline, dropout)",
+              "about 5 minutes", ("nab", "generated"), tuple(DETECTORS), run)

@@ -35,7 +35,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
 
-__all__ = ["run", "ECGSuiteResult", "default_models", "load_task", "SeedEnsemble", "BeatFeatures", "TRAIN_RECORDS",
+from .._tables import markdown_table
+from .base import Suite, SuiteResult
+
+__all__ = ["run", "SUITE", "MODELS", "ECGSuiteResult", "default_models", "load_task", "SeedEnsemble", "BeatFeatures", "TRAIN_RECORDS",
            "TEST_RECORDS"]
 
 TRAIN_RECORDS = ("100", "106", "119", "208")
@@ -210,12 +213,8 @@ class ECGSuiteResult:
 
 
 def _md_table(frame: pd.DataFrame, index: bool = False) -> str:
-    """A GitHub Markdown table (no extra dependency)."""
-    f = frame.rename_axis("true \\ predicted").reset_index() if index else frame
-    fmt = lambda v: f"{v:.3f}" if isinstance(v, (float, np.floating)) else str(v)  # noqa: E731
-    rows = ["| " + " | ".join(str(c) for c in f.columns) + " |", "|" + "---|" * len(f.columns)]
-    rows += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in f.itertuples(index=False)]
-    return "\n".join(rows)
+    """A GitHub Markdown table (the package's one writer); a confusion matrix keeps its ``true \\ predicted`` head."""
+    return markdown_table(frame.rename_axis("true \\ predicted") if index else frame, index=index)
 
 
 def _score(task, name, classes, y_true, y_pred, fit_s, predict_s) -> dict:
@@ -235,6 +234,8 @@ def _figures(result, task, data, fitted, out: Path) -> list:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ..report.plots import plot_confusion
+
     paths = []
 
     def save(fig, what):
@@ -246,17 +247,7 @@ def _figures(result, task, data, fitted, out: Path) -> list:
     cms = [(m, cm) for (t, m), cm in result.confusion.items() if t == task]
     fig, axes = plt.subplots(1, len(cms), figsize=(3.6 * len(cms), 3.4), squeeze=False)
     for ax, (m, cm) in zip(axes[0], cms):
-        norm = cm.to_numpy() / np.maximum(cm.to_numpy().sum(1, keepdims=True), 1)
-        ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-        for i in range(cm.shape[0]):
-            for j in range(cm.shape[1]):
-                ax.text(j, i, int(cm.iat[i, j]), ha="center", va="center", fontsize=8,
-                        color="white" if norm[i, j] > 0.6 else "black")
-        ax.set_xticks(range(cm.shape[1]), cm.columns)
-        ax.set_yticks(range(cm.shape[0]), cm.index)
-        ax.set_title(m, fontsize=9)
-        ax.set_xlabel("predicted")
-    axes[0][0].set_ylabel("true")
+        plot_confusion(cm, ax=ax, title=m)
     fig.suptitle(f"{task}: confusion matrices (colour = row-normalised recall)", fontsize=10)
     save(fig, "confusion")
     att = [(m, est) for m, est in fitted.items() if getattr(est, "pooling", None) == "attention"]
@@ -352,3 +343,24 @@ def run(models=None, out=None, progress: bool = True, tasks=("ecg200", "mitbih")
         result.figures = [str(p) for p in figures]
         (out / "ecg.md").write_text(result.to_markdown())
     return result
+
+
+#: The suite's model names (built by :func:`default_models`; the ensemble on ``ecg200`` only).
+MODELS = ("BiGRU-attention", "BiLSTM-last", "Wavelet+LogReg", "Wavelet+RF", "BiGRU-attention x5")
+
+
+def _run_registered(models=None, out=None, n_jobs: int = 1, backend=None, progress: bool = True) -> SuiteResult:
+    """The registry's entry: both tasks; the models train one after another (``n_jobs`` and ``backend`` are not
+    used: each network uses the cores it is given)."""
+    t0 = time.perf_counter()
+    res = run(models=models, out=out, progress=progress)
+    meta = {"suite": "ecg", "description": SUITE.description, **res.info, "wall_s": round(time.perf_counter() - t0, 2)}
+    result = SuiteResult("ecg", classifiers=res, meta=meta)
+    if out is not None:
+        result.write(Path(out))
+    return result
+
+
+SUITE = Suite("ecg", "heartbeat classification: MIT-BIH inter-patient AAMI classes and UCR ECG200, recurrent "
+              "classifiers against wavelet-feature baselines (needs the data)", "about 15 minutes",
+              ("mitbih", "ecg200"), MODELS, _run_registered)

@@ -1,45 +1,60 @@
-"""The forecasting suites: ``quick`` (shipped sales panel, every model family), ``sales`` (ABS Australian retail
-turnover), ``m4`` (M4 Hourly, the competition's own test set)."""
+"""The forecasting suites: ``quick`` (shipped sales panel, every model family, plus a detector task and a
+classifier task on generated data so that one report holds all three), ``sales`` (ABS Australian retail
+turnover), ``m4`` (M4 Hourly, the competition's own test set).
+
+Each suite's models are one dict ``{name: (class name in tsrnn.models, arguments)}`` below (add a model there);
+an argument the estimator does not take is an error, never dropped.
+"""
 
 from __future__ import annotations
 
 import importlib
-import json
 import platform
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from ..backtest import backtest
+from .base import Suite, SuiteResult
 
-# name -> (class name in tsrnn.models, arguments); arguments an estimator does not take are dropped.
+__all__ = ["SUITES", "FORECAST_SUITES", "ForecastSuite", "QUICK_CLASSIFIERS", "quick_anomaly_data",
+           "quick_classifiers", "select_models", "run"]
+
 # Small networks for the suites that must run in minutes on 2 CPU cores: a few hundred windows per epoch.
 _NN_SMALL = dict(hidden_size=16, max_epochs=10, window=28, batch_size=128, random_state=0)
+#: The quick suite's detectors (names of :data:`tsrnn.suites.anomaly.DETECTORS`) and classifiers.
+QUICK_DETECTORS = ("RollingZScore", "ResidualDetector", "HMMDetector", "WaveletDetector", "AutoencoderDetector")
+QUICK_CLASSIFIERS = ("RNNClassifier(gru)", "Wavelet+LogReg")
 
 
-@dataclass
+@dataclass(frozen=True)
 class ForecastSuite:
-    name: str
-    description: str
-    load: Callable[[], pd.DataFrame]
+    """The backtest settings of a forecasting suite: data loader, horizon, windows, season and models."""
+
+    load: object
     h: int
     n_windows: int
     season_length: int
     models: dict = field(default_factory=dict)
     metrics: tuple = ("mae", "rmse", "smape", "mase")
-    level: tuple | None = (80,)
+    level: tuple | None = (80, 95)
+    benchmark: str | None = None  # the model OWA is relative to (M4's Naive2)
 
 
 def _make(cls_name: str, **kwargs):
+    """``tsrnn.models.<cls_name>(**kwargs)``; an argument it does not take raises ``ValueError`` naming it."""
     cls = getattr(importlib.import_module("tsrnn.models"), cls_name)
-    params = cls().get_params(deep=False)
-    return cls(**{k: v for k, v in kwargs.items() if k in params})
+    unknown = sorted(set(kwargs) - set(cls().get_params(deep=False)))
+    if unknown:
+        raise ValueError(f"{cls_name} takes no argument(s) {unknown}; check the suite's model list")
+    return cls(**kwargs)
 
 
-def _quick_models(m: int, seasonal_skip: bool = False) -> dict:
+def _forecasters(m: int, seasonal_skip: bool = False) -> dict:
+    """The forecasting models of the suites, for season length ``m``: ``{name: (class name, arguments)}``."""
     # The seasonal skip (forecast = seasonal naive + network, per-window levels) took the M4 Hourly OWA of an
     # LSTM from 0.864 to 0.604; on the noisy daily sales panel, where seasonal naive is weak, it hurts (MASE
     # 1.02 -> 1.18), so only the m4 suite uses it.
@@ -88,40 +103,37 @@ def _load_m4_hourly():
     return pd.concat([train, test], ignore_index=True).sort_values(["unique_id", "ds"], kind="stable")
 
 
-SUITE_DEFS = {
-    "quick": ForecastSuite("quick", "shipped synthetic sales panel (12 daily items, 2 years), every model family",
-                           _load_quick, h=14, n_windows=2, season_length=7, models=_quick_models(7)),
-    "sales": ForecastSuite("sales", "ABS Australian retail turnover, 152 monthly series (needs the data)",
-                           _load_retail, h=12, n_windows=3, season_length=12, models=_quick_models(12)),
-    "m4": ForecastSuite("m4", "M4 Hourly: 414 series, the official 48-step test set (needs the data)",
-                        _load_m4_hourly, h=48, n_windows=1, season_length=24,
-                        models={k: v for k, v in _quick_models(24, seasonal_skip=True).items()
+FORECAST_SUITES = {
+    "quick": ForecastSuite(_load_quick, h=14, n_windows=2, season_length=7, models=_forecasters(7)),
+    "sales": ForecastSuite(_load_retail, h=12, n_windows=3, season_length=12, models=_forecasters(12)),
+    "m4": ForecastSuite(_load_m4_hourly, h=48, n_windows=1, season_length=24,
+                        models={k: v for k, v in _forecasters(24, seasonal_skip=True).items()
                                 if k not in ("Mean", "Drift")},
-                        metrics=("smape", "mase", "owa"), level=None),
+                        metrics=("smape", "mase", "owa"), level=None, benchmark="Naive2"),
 }
 
 
 def select_models(suite: ForecastSuite, names=None) -> tuple[dict, list[str]]:
-    """Instantiate the suite's models (or the named ones); returns them and notes on the ones unavailable."""
-    wanted = list(suite.models) if not names else list(names)
+    """Instantiate the suite's models (or the named ones); returns them and notes on the ones unavailable
+    (a model whose package is missing); an unknown name or argument raises ``ValueError``."""
+    wanted = list(suite.models) if names is None else list(names)
     unknown = [n for n in wanted if n not in suite.models]
     if unknown:
-        raise ValueError(f"unknown model(s) {unknown} for suite {suite.name!r}; choose from {list(suite.models)}")
+        raise ValueError(f"unknown model(s) {unknown}; choose from {list(suite.models)}")
     models, notes = {}, []
     for n in wanted:
         cls_name, kw = suite.models[n]
         try:
             models[n] = _make(cls_name, **kw)
-        except (ImportError, AttributeError) as e:
+        except ImportError as e:
             notes.append(f"{n}: not available ({e})")
     return models, notes
 
 
+# ----------------------------------------------------------------------------------------------- quick: extra tasks
 def quick_anomaly_data(seed: int = 0) -> pd.DataFrame:
     """Labelled series for the quick suite's detectors, all generated: three series with injected anomalies and
     a synthetic ECG (100 Hz, 90 s) whose ectopic beats are the anomalies (label 1 within 0.15 s of each)."""
-    import numpy as np
-
     from ..datasets import make_ecg
     from .anomaly import load_injected
 
@@ -135,91 +147,108 @@ def quick_anomaly_data(seed: int = 0) -> pd.DataFrame:
     return pd.concat([injected[["unique_id", "ds", "y", "label"]], ecg], ignore_index=True)
 
 
-def _quick_detectors(out, n_jobs: int, progress: bool):
-    """Every detector family on :func:`quick_anomaly_data`; the report goes to ``out/anomaly``."""
-    from ..anomaly import evaluate_detectors
-    from .anomaly import default_detectors
-
-    result = evaluate_detectors(default_detectors(), quick_anomaly_data(), n_jobs=n_jobs, progress=progress)
-    if out is not None:
-        from ..report import render_detectors
-
-        (Path(out) / "anomaly").mkdir(parents=True, exist_ok=True)
-        render_detectors(result, Path(out) / "anomaly" / "report.html", title="tsrnn quick suite: detectors")
-        (Path(out) / "anomaly" / "leaderboard.md").write_text(result.to_markdown() + "\n", encoding="utf-8")
-    return result
-
-
-def _markdown_table(frame: pd.DataFrame) -> str:
-    head = "| " + " | ".join([str(frame.index.name or "")] + [str(c) for c in frame.columns]) + " |"
-    sep = "|---" * (len(frame.columns) + 1) + "|"
-    rows = ["| " + " | ".join([str(i)] + [f"{v:g}" if isinstance(v, float) else str(v) for v in r]) + " |"
-            for i, r in zip(frame.index, frame.itertuples(index=False))]
-    return "\n".join([head, sep, *rows])
-
-
-def _quick_classifiers(seed: int = 0) -> pd.DataFrame:
-    """Beat classification on a synthetic ECG (normal vs ectopic beats): a GRU classifier against logistic
-    regression on wavelet features, trained on the first 70 % of the beats and tested on the rest."""
-    import numpy as np
+def _quick_classifier_models(names, seed: int) -> dict:
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import balanced_accuracy_score, f1_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     from ..classification import RNNClassifier
-    from ..datasets import make_ecg
     from ..features import WaveletFeatures
+
+    build = {
+        "RNNClassifier(gru)": lambda: RNNClassifier(cell="gru", hidden_size=16, max_epochs=10,
+                                                    class_weight="balanced", random_state=seed),
+        "Wavelet+LogReg": lambda: make_pipeline(WaveletFeatures(wavelet="db4", level=3), StandardScaler(),
+                                                LogisticRegression(class_weight="balanced", max_iter=2000)),
+    }
+    return {n: build[n]() for n in names}
+
+
+def quick_classifiers(names=QUICK_CLASSIFIERS, seed: int = 0):
+    """Beat classification on a synthetic ECG (normal vs ectopic beats): a GRU classifier against logistic
+    regression on wavelet features, trained on the first 70 % of the beats and tested on the rest.
+
+    Returns an :class:`~tsrnn.suites.ecg.ECGSuiteResult` (task ``synthetic_beats``) with the confusion matrices.
+    """
+    from sklearn.metrics import confusion_matrix
+
+    from ..datasets import make_ecg
+    from .ecg import ECGSuiteResult, _score
 
     signal, beats = make_ecg(duration_s=240, fs=100, heart_rate=75, ectopic_rate=0.15, seed=seed)
     x = signal.to_numpy()
     keep = [(int(b), s) for b, s in zip(beats["sample"], beats["symbol"]) if 25 <= b < len(x) - 45]
     X = np.stack([x[b - 25:b + 45] for b, _ in keep])
     y = np.array(["normal" if s == "N" else "ectopic" for _, s in keep])
-    cut = int(0.7 * len(y))
-    models = {
-        "RNNClassifier(gru)": RNNClassifier(cell="gru", hidden_size=16, max_epochs=10, class_weight="balanced",
-                                            random_state=seed),
-        "Wavelet+LogReg": make_pipeline(WaveletFeatures(wavelet="db4", level=3), StandardScaler(),
-                                        LogisticRegression(class_weight="balanced", max_iter=2000)),
-    }
-    rows = []
-    for name, model in models.items():
+    cut, classes, task = int(0.7 * len(y)), ["normal", "ectopic"], "synthetic_beats"
+    rows, confusion = [], {}
+    for name, model in _quick_classifier_models(names, seed).items():
         t0 = time.perf_counter()
-        pred = model.fit(X[:cut], y[:cut]).predict(X[cut:])
-        rows.append({"model": name, "balanced_accuracy": balanced_accuracy_score(y[cut:], pred),
-                     "macro_f1": f1_score(y[cut:], pred, average="macro"), "fit_predict_s": time.perf_counter() - t0,
-                     "n_train": cut, "n_test": len(y) - cut})
-    return pd.DataFrame(rows).set_index("model").sort_values("macro_f1", ascending=False)
+        model.fit(X[:cut], y[:cut])
+        t1 = time.perf_counter()
+        pred = model.predict(X[cut:])
+        rows.append(_score(task, name, classes, y[cut:], pred, t1 - t0, time.perf_counter() - t1))
+        confusion[(task, name)] = pd.DataFrame(confusion_matrix(y[cut:], pred, labels=classes),
+                                               index=[f"true {c}" for c in classes], columns=classes)
+    info = {f"task {task}": f"synthetic ECG (make_ecg, 240 s, 100 Hz, 15 % ectopic beats), 250 ms before to 450 ms "
+                            f"after each beat; train {cut} beats, test {len(y) - cut} (the later 30 %)"}
+    return ECGSuiteResult(pd.DataFrame(rows), confusion, info)
 
 
-def run(name: str, models=None, out=None, n_jobs: int = 1, backend=None, progress: bool = True):
-    """Run the forecasting suite ``name``; write ``report.html`` and the raw frames into ``out``."""
-    suite = SUITE_DEFS[name]
-    data = suite.load()
-    chosen, notes = select_models(suite, models)
+# ----------------------------------------------------------------------------------------------- run
+def _backtest(name: str, models, n_jobs: int, backend, progress: bool):
+    from ..backtest import backtest
+
+    spec = FORECAST_SUITES[name]
+    chosen, notes = select_models(spec, models)
+    result = backtest(chosen, spec.load(), h=spec.h, n_windows=spec.n_windows, metrics=spec.metrics,
+                      season_length=spec.season_length, level=list(spec.level) if spec.level else None,
+                      n_jobs=n_jobs, backend=backend, progress=progress, on_error="record", benchmark=spec.benchmark)
+    return result, notes
+
+
+def run(name: str, models=None, out=None, n_jobs: int = 1, backend=None, progress: bool = True) -> SuiteResult:
+    """Run the forecasting suite ``name`` (``quick``, ``sales`` or ``m4``); with ``out``, write its files and
+    report there. ``models`` picks among the suite's names (for ``quick`` also its detectors and classifiers; a
+    task none of whose models is picked is skipped)."""
+    from . import SUITES as registry  # built from this module's SUITES once it is imported
+
     t0 = time.perf_counter()
-    result = backtest(chosen, data, h=suite.h, n_windows=suite.n_windows, metrics=suite.metrics,
-                      season_length=suite.season_length, level=list(suite.level) if suite.level else None,
-                      n_jobs=n_jobs, backend=backend, progress=progress, on_error="record")
-    result.meta.update(suite=name, description=suite.description, wall_s=round(time.perf_counter() - t0, 2),
-                       unavailable=notes, python=platform.python_version())
-    if name == "quick" and not models:  # the quick suite also runs every detector family on generated data
-        # kept beside the backtest's own frames (not in ``meta``, which the report lists as run settings)
-        det = _quick_detectors(out, n_jobs, progress)
-        cls = _quick_classifiers()
-        result.extras = {"detectors": det, "detectors_markdown": det.to_markdown(),
-                         "classifiers": cls, "classifiers_markdown": _markdown_table(cls.round(3))}
-        if out is not None:
-            result.meta["detectors_report"] = str(Path(out) / "anomaly" / "report.html")
-            (Path(out) / "classification.md").write_text(result.extras["classifiers_markdown"] + "\n",
-                                                         encoding="utf-8")
+    suite = registry[name]
+    chosen = suite.check_models(models)
+
+    def pick(names):
+        return list(names) if chosen is None else [n for n in names if n in chosen]
+
+    fc_names = pick(FORECAST_SUITES[name].models)
+    result, notes = _backtest(name, fc_names, n_jobs, backend, progress) if fc_names else (None, [])
+    detectors, classifiers = {}, None
+    if name == "quick":
+        if pick(QUICK_DETECTORS):
+            from ..anomaly import evaluate_detectors
+            from .anomaly import default_detectors
+
+            dets = default_detectors(names=pick(QUICK_DETECTORS))
+            detectors["generated"] = evaluate_detectors(dets, quick_anomaly_data(), n_jobs=n_jobs, backend=backend,
+                                                        progress=progress)
+        if pick(QUICK_CLASSIFIERS):
+            classifiers = quick_classifiers(pick(QUICK_CLASSIFIERS))
+    meta = {"suite": name, "description": suite.description, "models": ", ".join(chosen or suite.models),
+            "unavailable": notes, "wall_s": round(time.perf_counter() - t0, 2), "python": platform.python_version()}
+    res = SuiteResult(name, forecasts=result, detectors=detectors, classifiers=classifiers, meta=meta)
     if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        for attr in ("forecasts", "scores", "timings", "errors"):
-            getattr(result, attr).to_csv(out / f"{attr}.csv", index=False)
-        (out / "leaderboard.md").write_text(result.to_markdown() + "\n", encoding="utf-8")
-        (out / "meta.json").write_text(json.dumps(result.meta, default=str, indent=2), encoding="utf-8")
-        result.to_html(out / "report.html")
-    return result
+        res.write(Path(out))
+    return res
+
+
+SUITES = (
+    Suite("quick", "the shipped synthetic sales panel (12 daily items, 2 years, h=14, 2 windows) with every "
+          "forecasting family; detectors on generated series with injected anomalies and a synthetic ECG; "
+          "a beat classifier on a synthetic ECG", "about 1-2 minutes", ("sales", "generated"),
+          (*FORECAST_SUITES["quick"].models, *QUICK_DETECTORS, *QUICK_CLASSIFIERS), partial(run, "quick")),
+    Suite("sales", "ABS Australian retail turnover, 150 monthly series, h=12, 3 windows, every forecasting family "
+          "(needs the data)", "tens of minutes", ("aus_retail",), tuple(FORECAST_SUITES["sales"].models),
+          partial(run, "sales")),
+    Suite("m4", "M4 Hourly: 414 series, the official 48-step test set, OWA against Naive2 (needs the data)",
+          "an hour or more", ("m4_hourly",), tuple(FORECAST_SUITES["m4"].models), partial(run, "m4")),
+)
