@@ -140,10 +140,10 @@ class TrainingParams:
 
     def _threads(self):
         """Context manager: ``n_threads`` torch threads inside the block (``fit``/``predict`` bodies), restored after."""
-        n = self.n_threads
-        if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
-            raise ValueError(f"{type(self).__name__}: n_threads must be a positive integer or None, got {n!r}")
-        return torch_threads(n)
+        try:
+            return torch_threads(_positive_int(self.n_threads, "n_threads", allow_none=True))
+        except ValueError as e:
+            raise ValueError(f"{type(self).__name__}: {e}") from None
 
     def _fit_kwargs(self) -> dict:
         """The keyword arguments of :func:`fit_module` these settings give: all but ``validation_size`` (the
