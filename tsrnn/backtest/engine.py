@@ -26,7 +26,7 @@ from sklearn.base import clone
 
 from .._validation import Panel, SeriesData, check_horizon, check_levels, to_panel
 from ..base import BaseForecaster
-from ..metrics import METRICS
+from ..metrics import INTERVAL_METRICS, METRICS
 from .result import BacktestResult
 from .splitters import ExpandingWindow, SlidingWindow
 
@@ -294,7 +294,8 @@ def backtest(models, y, h: int, n_windows: int = 3, step: int | None = None, win
     metrics : sequence of str
         Any of ``mae, rmse, mape, smape, mase`` (per series and window) and ``owa`` (M4's, relative to
         ``Naive2``, in the leaderboard; a Naive2 is added when no model is one). With ``level``, the interval
-        coverage of each level is scored as ``coverage-<level>``.
+        coverage of each level is scored as ``coverage-<level>``, and ``msis`` (M4's, per level, as
+        ``msis-<level>``) and ``crps`` (from the point forecast and every level's bounds) may be asked for.
     season_length : int
         Seasonal period for MASE's scale (and the added Naive2).
     level : list of float, optional
@@ -330,9 +331,12 @@ def backtest(models, y, h: int, n_windows: int = 3, step: int | None = None, win
     if not (isinstance(refit, bool) or (isinstance(refit, (int, np.integer)) and refit >= 1)):
         raise ValueError(f"refit must be True, False or a positive integer, got {refit!r}")
     metrics = tuple(metrics)
-    unknown = [m for m in metrics if m not in METRICS and m not in ("owa", "coverage")]
+    unknown = [m for m in metrics if m not in METRICS and m not in INTERVAL_METRICS and m not in ("owa", "coverage")]
     if unknown:
-        raise ValueError(f"unknown metric(s) {unknown}; choose from {sorted(METRICS) + ['owa', 'coverage']}")
+        raise ValueError(f"unknown metric(s) {unknown}; choose from "
+                         f"{sorted(METRICS) + sorted(INTERVAL_METRICS) + ['owa', 'coverage']}")
+    if not levels and any(m in INTERVAL_METRICS for m in metrics):
+        raise ValueError(f"metrics {[m for m in metrics if m in INTERVAL_METRICS]} score intervals: give level=[...]")
     if "owa" in metrics:
         from ..models.baselines import Naive2
 
@@ -352,7 +356,8 @@ def backtest(models, y, h: int, n_windows: int = 3, step: int | None = None, win
         raise ValueError("fallback_model needs on_error='record'")
     opt = _Options(refit, h, tuple(levels), on_error == "record", timeout, fallback_model)
     panel = to_panel(y)
-    need = splitter.min_length(max(2, season_length + 1 if "mase" in metrics else 2))
+    scaled = "mase" in metrics or "msis" in metrics
+    need = splitter.min_length(max(2, season_length + 1 if scaled else 2))
     for s in panel.series:
         if len(s) < need:
             raise ValueError(

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 
 from .._validation import Panel, to_pandas_stamps
-from ..metrics import METRICS, coverage, mase_scale, owa
+from ..metrics import INTERVAL_METRICS, METRICS, coverage, mase_scale, owa
 
 __all__ = ["BacktestResult"]
 
-LOWER_IS_BETTER = {"mae", "rmse", "mape", "smape", "mase", "owa"}
+LOWER_IS_BETTER = {"mae", "rmse", "mape", "smape", "mase", "owa", "crps"}  # and every msis-<level>
 
 
 class BacktestResult:
@@ -134,7 +134,7 @@ class BacktestResult:
         if rank_on is not None and len(sc):
             wide = sc[sc["metric"] == rank_on].pivot_table(index=["unique_id", "cutoff"], columns="model",
                                                            values="value", aggfunc="mean")
-            ascending = rank_on in LOWER_IS_BETTER or rank_on.startswith("coverage")
+            ascending = rank_on in LOWER_IS_BETTER or rank_on.startswith(("coverage", "msis"))
             ranks = wide.rank(axis=1, ascending=ascending) if ascending else wide.rank(axis=1, ascending=False)
             table["rank"] = ranks.mean().reindex(table.index)
         t = self.timings.groupby("model")[["fit_s", "predict_s"]].sum() if len(self.timings) else None
@@ -143,7 +143,7 @@ class BacktestResult:
         failed = self.errors.groupby("model").size() if len(self.errors) else pd.Series(dtype=int)
         table["n_failed"] = failed.reindex(table.index).fillna(0).astype(int)
         if metric is not None and metric in table.columns:
-            table = table.sort_values(metric, ascending=metric in LOWER_IS_BETTER)
+            table = table.sort_values(metric, ascending=metric in LOWER_IS_BETTER or metric.startswith("msis"))
         table.columns.name = None
         return table
 
@@ -203,7 +203,7 @@ def _score(panel, bounds, h, y, cols, models, levels, metrics, season_length, ui
     n_blocks = len(panel.series) * n_w
     Y = y.reshape(n_blocks, h)
     scale = None
-    if "mase" in metrics:
+    if "mase" in metrics or "msis" in metrics:
         scale = np.array([_safe_scale(s.y[a:c], season_length) for s, bs in zip(panel.series, bounds) for a, c in bs])
     block_uid = np.repeat(uids, n_w)
     block_cut = to_pandas_stamps(panel, cut)
@@ -217,10 +217,15 @@ def _score(panel, bounds, h, y, cols, models, levels, metrics, season_length, ui
         values = {}
         for m in point:
             values[m] = METRICS[m](Y[ok], F[ok], None if scale is None else scale[ok])
+        iv = {}
         for lv in levels:
             lo = cols[f"{name}-lo-{lv}"].reshape(n_blocks, h)[ok]
             hi = cols[f"{name}-hi-{lv}"].reshape(n_blocks, h)[ok]
-            values[f"coverage-{lv}"] = coverage(Y[ok], np.minimum(lo, hi), np.maximum(lo, hi))
+            iv[lv] = (np.minimum(lo, hi), np.maximum(lo, hi))
+            values[f"coverage-{lv}"] = coverage(Y[ok], *iv[lv])
+        for m in metrics:
+            if m in INTERVAL_METRICS:
+                values.update(INTERVAL_METRICS[m](Y[ok], F[ok], iv, None if scale is None else scale[ok]))
         for m, v in values.items():
             parts.append(pd.DataFrame({"unique_id": block_uid[ok], "cutoff": np.asarray(block_cut)[ok],
                                        "model": name, "metric": m, "value": np.asarray(v, dtype=float)}))
