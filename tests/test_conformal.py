@@ -115,3 +115,14 @@ def test_clip_at_zero_and_bad_parameters():
             ConformalForecaster(Naive(), **bad).fit(y)
     with pytest.raises(ValueError, match="too short"):
         ConformalForecaster(Naive(), n_windows=3).fit(y.iloc[:12]).predict(5, level=[80])
+
+
+def test_update_moves_the_inner_forecaster_and_keeps_the_calibration():
+    y = pd.Series(np.cumsum(np.random.default_rng(5).normal(size=60)) + 20)
+    est = ConformalForecaster(Naive(), h=4).fit(y.iloc[:50])
+    scores = est.calibration_[0].copy()
+    est.update(y.iloc[50:])
+    f = est.predict(4, level=[80])
+    np.testing.assert_allclose(f["ConformalForecaster"], y.iloc[-1])  # Naive from the new last value
+    np.testing.assert_array_equal(est.calibration_[0], scores)
+    assert f.index[0] == 60
