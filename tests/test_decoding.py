@@ -72,6 +72,15 @@ def test_top_k_1_and_zero_temperature_equal_greedy():
         assert torch.allclose(lp, ref_lp, atol=1e-5)
 
 
+def test_top_p_boundary_mass_exactly_p_stops_the_nucleus():
+    """Mass exactly ``p`` is enough (``>= p``): with four equally likely tokens (probabilities exactly 1/4), the
+    nucleus of 0.5 is two tokens, of 0.75 three, of 0.25 one: a token whose more likely tokens already hold
+    mass ``p`` is dropped."""
+    logits = torch.zeros(1, 4, dtype=torch.float64)
+    for p, n_kept in ((0.25, 1), (0.5, 2), (0.75, 3), (1.0, 4)):
+        assert int(torch.isfinite(top_k_top_p_filter(logits.clone(), top_p=p)).sum()) == n_kept, p
+
+
 def test_top_p_keeps_smallest_set_with_mass_at_least_p():
     probs = torch.tensor([0.15, 0.5, 0.05, 0.2, 0.1])  # sorted: 0.5 (1), 0.2 (3), 0.15 (0), 0.1 (4), 0.05 (2)
     logits = probs.log()[None]

@@ -22,7 +22,7 @@ from sklearn.base import clone
 
 from .._validation import Panel, SeriesData, check_horizon, check_levels, to_panel
 from ..base import BaseForecaster
-from ..metrics import METRICS
+from ..metrics import INTERVAL_METRICS, METRICS
 from .result import BacktestResult
 from .runner import (
     Task,
@@ -182,11 +182,14 @@ def _splitter(h, n_windows, step, window, window_size):
     raise ValueError(f"window must be 'expanding' or 'sliding', got {window!r}")
 
 
-def _check_metrics(metrics) -> tuple:
+def _check_metrics(metrics, levels) -> tuple:
     metrics = tuple(metrics)
-    unknown = [m for m in metrics if m not in METRICS and m not in ("owa", "coverage")]
+    known = sorted(METRICS) + sorted(INTERVAL_METRICS) + ["owa", "coverage"]
+    unknown = [m for m in metrics if m not in known]
     if unknown:
-        raise ValueError(f"unknown metric(s) {unknown}; choose from {sorted(METRICS) + ['owa', 'coverage']}")
+        raise ValueError(f"unknown metric(s) {unknown}; choose from {known}")
+    if not levels and any(m in INTERVAL_METRICS for m in metrics):
+        raise ValueError(f"metrics {[m for m in metrics if m in INTERVAL_METRICS]} score intervals: give level=[...]")
     if "owa" in metrics:  # OWA is computed from the mean sMAPE and MASE
         metrics += tuple(m for m in ("smape", "mase") if m not in metrics)
     return metrics
@@ -340,7 +343,8 @@ def backtest(models, y, h: int, n_windows: int = 3, step: int | None = None, win
     metrics : sequence of str
         Any of ``mae, rmse, mape, smape, mase`` (per series and window) and ``owa`` (M4's, relative to the
         ``benchmark`` model, in the leaderboard). With ``level``, the interval coverage of each level is scored as
-        ``coverage-<level>``.
+        ``coverage-<level>``, and ``msis`` (M4's, per level, as ``msis-<level>``) and ``crps`` (from the
+        point forecast and every level's bounds) may be asked for.
     season_length : int
         Seasonal period for MASE's scale.
     level : list of float, optional
@@ -376,7 +380,7 @@ def backtest(models, y, h: int, n_windows: int = 3, step: int | None = None, win
     levels = check_levels(level)
     models = _model_dict(models)
     isolate = _check_call(refit, on_error, fallback_model)
-    metrics = _check_metrics(metrics)
+    metrics = _check_metrics(metrics, levels)
     bench = _owa_benchmark(models, metrics, benchmark)
     splitter = _splitter(h, n_windows, step, window, window_size)
     opt = _Options(refit, h, tuple(levels), isolate, timeout, fallback_model)

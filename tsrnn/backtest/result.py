@@ -9,7 +9,7 @@ import pandas as pd
 
 from .._tables import markdown_table
 from .._validation import Panel, to_pandas_stamps
-from ..metrics import METRICS, as_loss, coverage, mase_scale, owa
+from ..metrics import INTERVAL_METRICS, METRICS, as_loss, coverage, mase_scale, owa
 
 __all__ = ["BacktestResult"]
 
@@ -226,7 +226,7 @@ def _score(panel, bounds, h, y, cols, models, levels, metrics, season_length, cu
     n_blocks = len(panel.series) * n_w
     Y = y.reshape(n_blocks, h)
     scale = None
-    if "mase" in metrics:
+    if "mase" in metrics or "msis" in metrics:
         scale = np.array([_safe_scale(s.y[a:c], season_length) for s, bs in zip(panel.series, bounds) for a, c in bs])
     block_uid = np.repeat(np.array(panel.uids, dtype=object), n_w)
     block_cut = to_pandas_stamps(panel, cut)
@@ -240,10 +240,15 @@ def _score(panel, bounds, h, y, cols, models, levels, metrics, season_length, cu
         values = {}
         for m in point:
             values[m] = METRICS[m](Y[ok], F[ok], None if scale is None else scale[ok])
+        iv = {}
         for lv in levels:
             lo = cols[f"{name}-lo-{lv}"].reshape(n_blocks, h)[ok]
             hi = cols[f"{name}-hi-{lv}"].reshape(n_blocks, h)[ok]
-            values[f"coverage-{lv}"] = coverage(Y[ok], np.minimum(lo, hi), np.maximum(lo, hi))
+            iv[lv] = (np.minimum(lo, hi), np.maximum(lo, hi))
+            values[f"coverage-{lv}"] = coverage(Y[ok], *iv[lv])
+        for m in metrics:
+            if m in INTERVAL_METRICS:
+                values.update(INTERVAL_METRICS[m](Y[ok], F[ok], iv, None if scale is None else scale[ok]))
         for m, v in values.items():
             parts.append(pd.DataFrame({"unique_id": block_uid[ok], "cutoff": np.asarray(block_cut)[ok],
                                        "model": name, "metric": m, "value": np.asarray(v, dtype=float)}))

@@ -19,6 +19,11 @@ _NAMES = {
     "ReductionForecaster": "reduction",
     "RNNForecaster": "rnn",
     "Seq2SeqForecaster": "seq2seq",
+    "Croston": "intermittent",
+    "TSB": "intermittent",
+    "ADIDA": "intermittent",
+    "IMAPA": "intermittent",
+    "ConformalForecaster": "conformal",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _NAMES)
