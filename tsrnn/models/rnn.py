@@ -28,9 +28,10 @@ import torch
 from torch import nn
 
 from ..base import BaseForecaster, gaussian_intervals, quantile_intervals
-from ..features import detect_seasonality, make_windows
+from ..features import make_windows
 from ..nn.recurrent import CELL_NAMES, RNN
 from ..nn.training import fit_module, seed_from, seeded, torch_threads
+from ._season import panel_season
 
 __all__ = ["RNNForecaster", "HEADS", "Head", "DISTRIBUTIONS", "DistributionHead"]
 
@@ -550,7 +551,7 @@ class RNNForecaster(BaseForecaster):
         cap = max(2, min(n_min // 3, n_min - H - 1))
         m = self.season_length
         if m == "auto":
-            m = _panel_season(panel)
+            m = panel_season([s.y for s in panel.series])
         elif m is not None and (isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1):
             raise ValueError(f"RNNForecaster: season_length must be 'auto', None or a positive integer, got {m!r}")
         w = self._window_param()
@@ -778,20 +779,6 @@ class RNNForecaster(BaseForecaster):
                 iv = gaussian_intervals(m, scale * sigma, levels)
             results.append((back(m), {lv: (back(lo), back(hi)) for lv, (lo, hi) in iv.items()}))
         return results
-
-
-def _panel_season(panel, max_series: int = 50):
-    """The period most often found (``detect_seasonality``'s strongest) when at least half of the first
-    ``max_series`` series show one, else None."""
-    found = []
-    for s in panel.series[:max_series]:
-        cands = detect_seasonality(s.y)
-        found.append(int(cands[0]) if len(cands) else 0)
-    seasonal = [f for f in found if f > 1]
-    if 2 * len(seasonal) < len(found):
-        return None
-    values, counts = np.unique(seasonal, return_counts=True)
-    return int(values[np.argmax(counts)])
 
 
 def _check_counts(panel, distribution) -> None:
