@@ -225,7 +225,7 @@ def test_streaming_windows_equal_materialised_windows_and_training_is_unchanged(
                                      "y": 5 + np.sin(np.arange(n) / 4) + r.normal(0, 0.1, n)})
                        for i, n in enumerate((80, 64))], ignore_index=True)
     m = RNNForecaster(window=12, max_epochs=1, scaler="window", season_length=6, random_state=0).fit(panel)
-    train, valid = m._windows(m.panel_)
+    train, valid = m._windows(m.panel_, m.validation_size)
     assert isinstance(train, WindowDataset) and len(train) + len(valid) <= (80 - 12) + (64 - 12)
     z, xf, target, sid = train.take(np.arange(len(train)))
     for i, s in enumerate(m.panel_.series):

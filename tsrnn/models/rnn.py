@@ -30,7 +30,7 @@ from torch import nn
 from ..base import BaseForecaster, gaussian_intervals, quantile_intervals
 from ..features import make_windows
 from ..nn.recurrent import CELL_NAMES, RNN
-from ..nn.training import fit_module, seed_from, seeded, torch_threads
+from ..nn.training import TrainingParams, fit_module, neural_estimator, seed_from, seeded
 from ._season import panel_season
 
 __all__ = ["RNNForecaster", "HEADS", "Head", "DISTRIBUTIONS", "DistributionHead"]
@@ -367,7 +367,8 @@ class WindowDataset:
                                for a in range(0, len(self), chunk)])
 
 
-class RNNForecaster(BaseForecaster):
+@neural_estimator
+class RNNForecaster(TrainingParams, BaseForecaster):
     r"""Global recurrent forecaster: one network trained on the windows of every series of the panel.
 
     **Defaults.** Built with no arguments it is meant to forecast any ordinary series sensibly, so the settings
@@ -386,7 +387,8 @@ class RNNForecaster(BaseForecaster):
       training mean (the failure of a fixed per-series scaling: a flat forecast far from a rising series). With
       a count ``distribution`` the DeepAR scaling is used instead (see below).
     - Training stops early on the last 10 % of each series' windows (``patience=10``, best weights restored);
-      ``n_threads=1`` (small recurrent networks are sequential; more threads only wait on busy cores).
+      ``n_threads=1`` (small recurrent networks are sequential; more threads only wait on busy cores): the shared
+      settings of :class:`tsrnn.nn.training.TrainingParams`.
 
     Parameters
     ----------
@@ -420,10 +422,6 @@ class RNNForecaster(BaseForecaster):
         Quantile levels of ``loss="quantile"`` (0.5 is always added); default 0.025 .. 0.975.
     dropout : float, default 0.0
         Between stacked layers.
-    max_epochs, batch_size, lr, clip_grad_norm, patience, lr_schedule :
-        Training settings of :func:`tsrnn.nn.fit_module`.
-    validation_size : float, default 0.1
-        Fraction of each series' last windows held out for early stopping (0 disables it).
     max_windows : int, optional
         Keep only the most recent ``max_windows`` training windows of each series.
     season_length : int, "auto" or None, default "auto"
@@ -438,14 +436,7 @@ class RNNForecaster(BaseForecaster):
         A new ``fit`` continues from the weights (and optimiser state) of the previous one.
     cell_options : dict, optional
         Passed to the cell (e.g. ``{"memory_size": 16}`` for ``"dnc"``).
-    device : "auto", "cpu" or "cuda"
-        Where to train (the fitted network is kept on the CPU: a GPU-trained model loads anywhere).
-    n_threads : int or None, default 1
-        torch's intra-op threads inside ``fit`` and ``predict`` only (restored after; ``None`` leaves torch's
-        setting).
-    random_state : int, optional
-    progress : bool, default False
-        A tqdm bar over epochs.
+    {training_parameters}
 
     Attributes
     ----------
@@ -460,42 +451,23 @@ class RNNForecaster(BaseForecaster):
     _is_global = True
     _supports_exog = True
 
-    def __init__(self, cell: str = "lstm", hidden_size: int = 32, num_layers: int = 1, window="auto",
-                 strategy: str = "recursive", horizon: int | None = None, scaler: str = "auto",
-                 loss: str = "mse", distribution: str | None = None, quantiles=None, dropout: float = 0.0,
-                 max_epochs: int = 50, batch_size: int = 64, lr: float = 1e-3, clip_grad_norm: float | None = 1.0,
-                 patience: int = 10, lr_schedule: str | None = "plateau", validation_size: float = 0.1,
-                 max_windows: int | None = None, season_length="auto", n_bins: int | None = None,
-                 n_samples: int = 100, warm_start: bool = False, cell_options: dict | None = None,
-                 device: str = "auto", n_threads: int | None = 1, random_state=None, progress: bool = False):
-        self.cell = cell
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.window = window
-        self.strategy = strategy
-        self.horizon = horizon
-        self.scaler = scaler
-        self.loss = loss
-        self.distribution = distribution
-        self.quantiles = quantiles
-        self.dropout = dropout
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.clip_grad_norm = clip_grad_norm
-        self.patience = patience
-        self.lr_schedule = lr_schedule
-        self.validation_size = validation_size
-        self.max_windows = max_windows
-        self.season_length = season_length
-        self.n_bins = n_bins
-        self.n_samples = n_samples
-        self.warm_start = warm_start
-        self.cell_options = cell_options
-        self.device = device
-        self.n_threads = n_threads
-        self.random_state = random_state
-        self.progress = progress
+    cell: str = "lstm"
+    hidden_size: int = 32
+    num_layers: int = 1
+    window: int | str = "auto"
+    strategy: str = "recursive"
+    horizon: int | None = None
+    scaler: str = "auto"
+    loss: str = "mse"
+    distribution: str | None = None
+    quantiles: tuple | None = None
+    dropout: float = 0.0
+    max_windows: int | None = None
+    season_length: int | str | None = "auto"
+    n_bins: int | None = None
+    n_samples: int = 100
+    warm_start: bool = False
+    cell_options: dict | None = None
 
     # ------------------------------------------------------------------ settings
     def _out_steps(self) -> int:
@@ -625,7 +597,7 @@ class RNNForecaster(BaseForecaster):
         return Z, Y[:, :, 0] - lvl - self._base(Z)
 
     # ------------------------------------------------------------------ fit
-    def _windows(self, panel):
+    def _windows(self, panel, validation_size):
         """Training and validation :class:`WindowDataset`\\ s over all series (windows are cut per batch)."""
         w, H = self._window(), self._out_steps()
         rows, tr, va = [], [], []
@@ -635,7 +607,7 @@ class RNNForecaster(BaseForecaster):
             m = len(r) - w - H + 1
             if m < 1:
                 continue
-            n_val = int(round(self.validation_size * m)) if self.validation_size else 0
+            n_val = int(round(validation_size * m)) if validation_size else 0
             n_val = min(n_val, m - 1) if m > 1 else 0
             n_tr = max(m - n_val - (H - 1 if n_val else 0), 1)  # no target overlap with validation
             lo = 0 if self.max_windows is None else max(0, n_tr - int(self.max_windows))
@@ -647,10 +619,11 @@ class RNNForecaster(BaseForecaster):
                 WindowDataset(rows, index(va), w, H, self._centred) if va else None)
 
     def _fit_panel(self, panel) -> None:
-        with torch_threads(self.n_threads):
-            self._train(panel)
+        cfg = self._training_config()
+        with self._threads():
+            self._train(panel, cfg)
 
-    def _train(self, panel) -> None:
+    def _train(self, panel, cfg) -> None:
         head = self._head()
         cell = self._cell_name()
         self._resolve(panel, head)
@@ -659,10 +632,10 @@ class RNNForecaster(BaseForecaster):
         self.loc_, self.scale_ = {}, {}
         for s in panel.series:
             self.loc_[s.uid], self.scale_[s.uid] = self._scaling(s.y)
-        train, valid = self._windows(panel)
+        train, valid = self._windows(panel, cfg.validation_size)
         k = len(panel.exog_names)
         H = self._out_steps()
-        seed = seed_from(self.random_state)
+        seed = seed_from(cfg.random_state)
         config = (cell, int(self.hidden_size), int(self.num_layers), self._window(), H, k, head.n_out)
         if not (self.warm_start and getattr(self, "config_", None) == config):
             with seeded(seed):
@@ -679,10 +652,8 @@ class RNNForecaster(BaseForecaster):
         cols = [0, 1, 2] if k else [0, 2]
         self.history_ = fit_module(
             self.module_, train.select(cols), valid.select(cols) if valid else None, loss_fn=loss_fn,
-            max_epochs=int(self.max_epochs),
-            batch_size=int(self.batch_size), lr=float(self.lr), clip_grad_norm=self.clip_grad_norm,
-            patience=self.patience, lr_schedule=self.lr_schedule, random_state=seed + 1, device=self.device,
-            optimizer_state=self.optimizer_state_, progress=self.progress, desc=f"RNNForecaster({cell})")
+            random_state=seed + 1, optimizer_state=self.optimizer_state_, desc=f"RNNForecaster({cell})",
+            **cfg._fit_kwargs())
         self.optimizer_state_ = self.history_.optimizer_state
         self.module_.cpu().eval()
         self.sigma_ = None if head.probabilistic else self._residual_sigma(panel, head)
@@ -693,7 +664,7 @@ class RNNForecaster(BaseForecaster):
         if getattr(head, "counts", False):
             _check_counts(panel, self.distribution)
         if not head.probabilistic:
-            with torch_threads(self.n_threads):
+            with self._threads():
                 self.sigma_ = self._residual_sigma(panel, head)
 
     @torch.no_grad()
@@ -738,7 +709,7 @@ class RNNForecaster(BaseForecaster):
         return torch.cat(out, dim=1)[:, :h]
 
     def _predict_panel(self, panel, h, X, levels):
-        with torch_threads(self.n_threads):
+        with self._threads():
             return self._forecast(panel, h, X, levels)
 
     def _forecast(self, panel, h, X, levels):
