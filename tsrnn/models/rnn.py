@@ -15,8 +15,14 @@ intervals from the per-series in-sample residual spread (recursive: ``sigma_h = 
 output step's own spread); ``"gaussian"`` outputs ``(mu, log
 sigma)`` trained by the Gaussian negative log-likelihood; ``"quantile"`` outputs the ``quantiles`` trained by the
 pinball loss (the median is the point forecast); ``"categorical"`` outputs a softmax over ``n_bins`` value bins
-trained by cross-entropy. For the probabilistic heads the intervals are quantiles of
-``n_samples`` Monte Carlo sample paths (each sampled value fed back for the recursive strategy).
+trained by cross-entropy. ``distribution=`` picks a likelihood head instead (:data:`DISTRIBUTIONS`: ``"normal"``,
+``"studentt"``, and for counts ``"poisson"`` and ``"negbin"`` with DeepAR's per-window mean scaling), trained by
+its negative log-likelihood, the point forecast being the predictive mean. For the probabilistic heads the
+intervals are quantiles of ``n_samples`` Monte Carlo sample paths (each sampled value fed back for the recursive
+strategy).
+
+Without arguments the window, the seasonal skip and the scaling are chosen from the data at ``fit`` (see
+:class:`RNNForecaster`, *Defaults*).
 """
 
 from __future__ import annotations
