@@ -7,8 +7,10 @@ from a Gaussian (``emission="gaussian"``) or a mixture of ``M`` Gaussians (``emi
     b_k(x) = sum_m w_km N(x; mu_km, sigma_km^2).
 
 The observation ``x_t`` is the level ``y_t`` (``on="levels"``), the difference ``y_t - y_{t-m}``
-(``"differences"``) or the log return ``log(y_t / y_{t-m})`` (``"returns"``), with lag ``m = season_length``
-(default 1).
+(``"differences"``) or the log return ``log(y_t / y_{t-m})`` (``"returns"``), with lag ``m = season_length``.
+By default (``on="auto"``, ``season_length="auto"``) the choice is made from the data at ``fit``: seasonal
+differences when a clear season is found, first differences when a unit root is not rejected, else levels (see
+:class:`HMMForecaster`).
 
 **Forward filter** (no look-ahead). With the one-step predicted state distribution ``p_{t|t-1}``
 (``p_{1|0} = pi``):
