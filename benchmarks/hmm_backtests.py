@@ -34,7 +34,7 @@ M4_NOTE = ("Check of the data and the metrics: the sMAPE of Naive, SeasonalNaive
 
 def hmm_models(m: int, seed: int = 0) -> dict:
     return {
-        "HMM-levels": HMMForecaster(scale="series", random_state=seed),
+        "HMM-levels": HMMForecaster(on="levels", scale="series", random_state=seed),
         "HMM-diff": HMMForecaster(on="differences", scale="series", random_state=seed),
         f"HMM-sdiff{m}": HMMForecaster(on="differences", season_length=m, scale="series", random_state=seed),
     }

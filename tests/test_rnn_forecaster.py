@@ -66,7 +66,9 @@ def test_same_random_state_bit_identical_and_joblib_roundtrip(daily_panel):
 
 
 def test_warm_start_continues_from_previous_weights(daily_series):
-    f = RNNForecaster(**{**FAST, "max_epochs": 15, "validation_size": 0.0}, lr=1e-2, warm_start=True).fit(daily_series)
+    fixed = dict(scaler="standard", season_length=None)  # the old defaults: the first epochs have much to learn
+    f = RNNForecaster(**{**FAST, "max_epochs": 15, "validation_size": 0.0}, **fixed, lr=1e-2,
+                      warm_start=True).fit(daily_series)
     first_losses = f.history_.train_loss
     w = [p.detach().clone() for p in f.module_.parameters()]
     module = f.module_
@@ -74,7 +76,7 @@ def test_warm_start_continues_from_previous_weights(daily_series):
     assert f.module_ is module  # the same network, trained further
     assert f.history_.train_loss[0] < 0.5 * first_losses[0]  # starts near where the last fit ended
     assert not all(torch.equal(a, p) for a, p in zip(w, f.module_.parameters()))
-    cold = RNNForecaster(**{**FAST, "max_epochs": 1, "validation_size": 0.0}, lr=1e-2).fit(daily_series)
+    cold = RNNForecaster(**{**FAST, "max_epochs": 1, "validation_size": 0.0}, **fixed, lr=1e-2).fit(daily_series)
     assert cold.history_.train_loss[0] > 2 * f.history_.train_loss[0]
 
 
@@ -137,8 +139,9 @@ def test_beats_seasonal_naive_on_a_seasonal_panel_and_covers():
     h = 14
     train = data.groupby("unique_id").head(168 - h)
     test = data.groupby("unique_id").tail(h)
+    # no seasonal skip: with it the network starts from the seasonal naive forecast and keeps most of its noise
     f = RNNForecaster(random_state=0, window=14, hidden_size=32, max_epochs=200, lr=3e-3, patience=30,
-                      loss="gaussian", n_samples=200).fit(train)
+                      loss="gaussian", n_samples=200, season_length=None).fit(train)
     fc = f.predict(h, level=[80])
     sn = SeasonalNaive(season_length=7).fit(train).predict(h)
     y = test["y"].to_numpy()
@@ -171,7 +174,8 @@ def test_window_scaler_follows_a_drifting_level():
                   index=pd.date_range("2020-01-06", periods=300, freq="D"))
     err = {}
     for sc in ("standard", "window"):
-        f = RNNForecaster(scaler=sc, random_state=0, max_epochs=60, window=21, lr=1e-2).fit(y.iloc[:-14])
+        f = RNNForecaster(scaler=sc, random_state=0, max_epochs=60, window=21, lr=1e-2,
+                          season_length=None).fit(y.iloc[:-14])  # the scaler alone (a skip would rescue both)
         err[sc] = np.abs(f.predict(14).to_numpy() - y.iloc[-14:].to_numpy()).mean()
     assert err["window"] < 2.0 < err["standard"], err
 
@@ -221,7 +225,7 @@ def test_streaming_windows_equal_materialised_windows_and_training_is_unchanged(
                                      "y": 5 + np.sin(np.arange(n) / 4) + r.normal(0, 0.1, n)})
                        for i, n in enumerate((80, 64))], ignore_index=True)
     m = RNNForecaster(window=12, max_epochs=1, scaler="window", season_length=6, random_state=0).fit(panel)
-    train, valid = m._windows(m.panel_)
+    train, valid = m._windows(m.panel_, m.validation_size)
     assert isinstance(train, WindowDataset) and len(train) + len(valid) <= (80 - 12) + (64 - 12)
     z, xf, target, sid = train.take(np.arange(len(train)))
     for i, s in enumerate(m.panel_.series):
@@ -256,3 +260,96 @@ def test_log_scaler_is_scale_free_and_maps_back_with_exp():
                         "y": np.r_[np.full(100, 5.0), np.linspace(-1, 1, 100)]})
     with pytest.raises(ValueError, match="'neg'.*positive"):
         RNNForecaster(scaler="log", window=24, max_epochs=1).fit(bad)
+
+
+# ----------------------------------------------------------------------------------------------- likelihood heads
+@pytest.mark.parametrize("name", ["normal", "studentt", "poisson", "negbin"])
+def test_distribution_nll_equals_torch_log_prob(name):
+    """Each head's hand-written NLL (what training minimises) is minus torch.distributions' log_prob at the same
+    parameters, and its point forecast is the distribution's mean."""
+    from tsrnn.models.rnn import DISTRIBUTIONS
+
+    head = DISTRIBUTIONS[name](RNNForecaster(distribution=name))
+    g = torch.Generator().manual_seed(0)
+    out = torch.randn(5, 3, head.n_out, generator=g, dtype=torch.float64) * 2
+    z = torch.rand(5, 12, 1, generator=g, dtype=torch.float64) * 7  # raw windows (counts' scale 1 + mean)
+    _, ctx = head.prepare(z)
+    y = (torch.poisson(torch.full((5, 3), 3.0, dtype=torch.float64), generator=g) if head.counts
+         else torch.randn(5, 3, generator=g, dtype=torch.float64))
+    params = head.params(out, ctx)
+    ref = {"normal": lambda mu, s: torch.distributions.Normal(mu, s),
+           "studentt": lambda df, mu, s: torch.distributions.StudentT(df, mu, s),
+           "poisson": lambda mu: torch.distributions.Poisson(mu),
+           "negbin": lambda mu, a: torch.distributions.NegativeBinomial(1 / a, probs=mu * a / (1 + mu * a))}[name]
+    torch.testing.assert_close(head.nll(y, *params), -ref(*params).log_prob(y))
+    torch.testing.assert_close(head.loss(out, y, ctx), -ref(*params).log_prob(y).mean())
+    torch.testing.assert_close(head.point(out, ctx), ref(*params).mean)
+    if head.counts:  # DeepAR scaling: the mean is nu * softplus(o), nu = 1 + the window's mean
+        nu = 1 + z[:, :, 0].mean(1, keepdim=True)
+        torch.testing.assert_close(params[0], nu * (torch.nn.functional.softplus(out[..., 0]) + 1e-6))
+
+
+def _count_panel(n_series=8, n=224, seed=0):
+    """Intermittent and smooth Poisson counts with a weekly profile; mean rates 0.3 .. 8."""
+    g = np.random.default_rng(seed)
+    idx = pd.date_range("2022-01-03", periods=n, freq="D")
+    rates = np.geomspace(0.3, 8, n_series)
+    week = 1 + 0.5 * np.sin(2 * np.pi * np.arange(n) / 7)
+    return pd.concat([pd.DataFrame({"unique_id": f"c{i}", "ds": idx, "y": g.poisson(r * week).astype(float)})
+                      for i, r in enumerate(rates)], ignore_index=True)
+
+
+@pytest.mark.parametrize("name", ["poisson", "negbin"])
+def test_count_heads_never_negative_and_cover(name):
+    data = _count_panel()
+    h = 28
+    train, test = data.groupby("unique_id").head(224 - h), data.groupby("unique_id").tail(h)
+    f = RNNForecaster(distribution=name, window=14, hidden_size=16, max_epochs=40, lr=1e-2, n_samples=200,
+                      random_state=0).fit(train)
+    fc = f.predict(h, level=[80, 95])
+    cols = [c for c in fc.columns if c.startswith("RNNForecaster")]
+    assert (fc[cols].to_numpy() >= 0).all()  # forecasts and bounds
+    y = test["y"].to_numpy()
+    inside = (fc["RNNForecaster-lo-80"].to_numpy() <= y) & (y <= fc["RNNForecaster-hi-80"].to_numpy())
+    assert 0.65 <= inside.mean() <= 0.95, inside.mean()
+    # the mean forecast follows each series' rate (true mean rates 0.3 .. 8): same order, same total
+    by = fc.groupby("unique_id", sort=False)["RNNForecaster"].mean().to_numpy()
+    assert np.corrcoef(np.argsort(np.argsort(by)), np.arange(8))[0, 1] > 0.9
+    assert by.sum() == pytest.approx(np.geomspace(0.3, 8, 8).sum(), rel=0.2)
+    b = RNNForecaster(**{**f.get_params()}).fit(train).predict(h, level=[80, 95])
+    pd.testing.assert_frame_equal(fc, b, check_exact=True)  # bit-identical under the same random_state
+    pd.testing.assert_frame_equal(_roundtrip(f).predict(h, level=[80, 95]), fc, check_exact=True)
+
+
+def test_distribution_errors(daily_series):
+    with pytest.raises(ValueError, match="distribution"):
+        RNNForecaster(distribution="gamma", max_epochs=1).fit(daily_series)
+    with pytest.raises(ValueError, match="scaler"):
+        RNNForecaster(distribution="poisson", scaler="window", max_epochs=1).fit(daily_series)
+    with pytest.raises(ValueError, match=r"series .*negative values"):
+        RNNForecaster(distribution="negbin", max_epochs=1).fit(daily_series - 100)
+
+
+def test_studentt_head_runs_with_the_defaults(daily_series):
+    f = RNNForecaster(distribution="studentt", max_epochs=3, n_samples=50, random_state=0).fit(daily_series)
+    fc = f.predict(7, level=[80, 95])
+    assert (fc["RNNForecaster-lo-95"] <= fc["RNNForecaster-lo-80"]).all()
+    assert (fc["RNNForecaster-lo-80"] <= fc["RNNForecaster"]).all() and (fc["RNNForecaster"] <= fc["RNNForecaster-hi-80"]).all()
+
+
+def test_n_threads_applies_inside_fit_and_predict_only(daily_series, monkeypatch):
+    import tsrnn.models.rnn as rnn
+
+    seen = []
+    real_fit, real_forecast = rnn.fit_module, rnn.RNNForecaster._forecast
+    monkeypatch.setattr(rnn, "fit_module", lambda *a, **k: (seen.append(torch.get_num_threads()), real_fit(*a, **k))[1])
+    monkeypatch.setattr(rnn.RNNForecaster, "_forecast",
+                        lambda self, *a: (seen.append(torch.get_num_threads()), real_forecast(self, *a))[1])
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        f = RNNForecaster(**FAST).fit(daily_series)
+        f.predict(3)
+        assert seen == [1, 1] and torch.get_num_threads() == 2  # one thread inside, the caller's setting after
+    finally:
+        torch.set_num_threads(before)

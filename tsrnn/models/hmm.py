@@ -7,8 +7,10 @@ from a Gaussian (``emission="gaussian"``) or a mixture of ``M`` Gaussians (``emi
     b_k(x) = sum_m w_km N(x; mu_km, sigma_km^2).
 
 The observation ``x_t`` is the level ``y_t`` (``on="levels"``), the difference ``y_t - y_{t-m}``
-(``"differences"``) or the log return ``log(y_t / y_{t-m})`` (``"returns"``), with lag ``m = season_length``
-(default 1).
+(``"differences"``) or the log return ``log(y_t / y_{t-m})`` (``"returns"``), with lag ``m = season_length``.
+By default (``on="auto"``, ``season_length="auto"``) the choice is made from the data at ``fit``: seasonal
+differences when a clear season is found, first differences when a unit root is not rejected, else levels (see
+:class:`HMMForecaster`).
 
 **Forward filter** (no look-ahead). With the one-step predicted state distribution ``p_{t|t-1}``
 (``p_{1|0} = pi``):
@@ -49,11 +51,12 @@ from sklearn.utils import check_random_state
 
 from .._validation import Panel, SeriesData, to_pandas_index, to_pandas_stamps, to_panel
 from ..base import BaseForecaster
+from ._season import panel_season
 
 __all__ = ["HMMForecaster", "forward_filter", "mixture_quantiles", "emission_components"]
 
 _EMISSIONS = ("gaussian", "gmm")
-_ON = ("levels", "differences", "returns")
+_ON = ("auto", "levels", "differences", "returns")
 _SCALES = ("global", "series")
 _COV_TYPES = ("diag", "spherical", "full", "tied")
 
@@ -201,6 +204,23 @@ class _GMMHMM(hmm.GMMHMM):
         self._fix_priors_shape()
 
 
+def _mostly_unit_root(ys, max_series: int = 50, max_obs: int = 1000) -> bool:
+    """Whether an augmented Dickey-Fuller test (constant, lags by AIC, 5 %) keeps a unit root in at least half
+    of the first ``max_series`` series (each cut to its last ``max_obs`` values)."""
+    from statsmodels.tsa.stattools import adfuller
+
+    from ._sm import quiet
+
+    keep = []
+    for y in list(ys)[:max_series]:
+        y = np.asarray(y, dtype=float)[-max_obs:]
+        if len(y) < 8 or np.ptp(y) == 0:
+            continue
+        with quiet():
+            keep.append(adfuller(y, regression="c", autolag="AIC")[1] > 0.05)
+    return bool(keep) and 2 * sum(keep) >= len(keep)
+
+
 # ------------------------------------------------------------------------------------------ the estimator
 
 
@@ -214,12 +234,20 @@ class HMMForecaster(BaseForecaster):
         among its values. The chosen number is ``n_states_``, the BIC of each candidate ``bic_``.
     emission : {"gaussian", "gmm"}, default "gaussian"
         A Gaussian per state, or a mixture of ``n_mix`` Gaussians per state.
-    on : {"levels", "differences", "returns"}, default "levels"
-        What the HMM models: ``y_t``, ``y_t - y_{t-1}`` or ``log(y_t / y_{t-1})`` (needs ``y > 0``).
-    season_length : int, default 1
+    on : {"auto", "levels", "differences", "returns"}, default "auto"
+        What the HMM models: ``y_t``, ``y_t - y_{t-m}`` or ``log(y_t / y_{t-m})`` (needs ``y > 0``). ``"auto"``
+        (stored as ``on_``) picks, so that the defaults forecast an ordinary trending or seasonal series:
+        ``"differences"`` at the seasonal lag when a season is found (the forecast is then the last season plus
+        the regime-weighted mean seasonal change: a seasonal naive forecast with a regime-dependent drift);
+        otherwise ``"differences"`` at lag 1 when an augmented Dickey-Fuller test (5 %, constant, on at most the
+        last 1000 points of each of the first 50 series) does not reject a unit root in most series (a level
+        that wanders or trends leaves the range of the fitted state means, which a levels HMM cannot follow);
+        else ``"levels"`` (a stationary series switching between regimes, where the state means are the levels).
+    season_length : int or "auto", default "auto"
         The lag ``m`` of the differences / returns: ``x_t = y_t - y_{t-m}`` (or ``log(y_t / y_{t-m})``), so that
         ``on="differences", season_length=24`` lets the HMM model hour-on-same-hour-yesterday changes. Not used
-        with ``on="levels"``.
+        with ``on="levels"``. ``"auto"``: the period :func:`tsrnn.features.detect_seasonality` finds on most
+        series (1 if none); the lag used is ``season_length_``.
     covariance_type : {"diag", "spherical", "full", "tied"}, default "diag"
         hmmlearn's covariance type; for 1-D observations only "tied" (one variance shared by all states) differs.
     n_mix : int, default 2
@@ -244,6 +272,8 @@ class HMMForecaster(BaseForecaster):
 
     Attributes
     ----------
+    on_, season_length_ : str, int
+        What the model was fitted on and the lag (``"auto"`` resolved).
     model_ : hmmlearn.hmm.GaussianHMM or GMMHMM
         The fitted model (``transmat_``, ``startprob_``, ``means_``, ``covars_``, ...).
     n_states_ : int
@@ -257,7 +287,7 @@ class HMMForecaster(BaseForecaster):
 
     _is_global = True
 
-    def __init__(self, n_states="auto", emission: str = "gaussian", on: str = "levels", season_length: int = 1,
+    def __init__(self, n_states="auto", emission: str = "gaussian", on: str = "auto", season_length="auto",
                  covariance_type: str = "diag", n_mix: int = 2, scale: str = "global", n_init: int = 3,
                  n_iter: int = 200, tol: float = 1e-6, max_select_obs: int | None = 50_000, n_samples: int = 1000,
                  random_state=None):
@@ -278,9 +308,27 @@ class HMMForecaster(BaseForecaster):
     # -------------------------------------------------------------------------------------- validation
     def _min_length(self) -> int:
         m = self.season_length
+        if m == "auto":
+            return 3
         if isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, np.integer)) or m < 1:
-            raise ValueError(f"HMMForecaster: season_length must be a positive integer, got {m!r}")
-        return 2 if self.on == "levels" else self._lag() + 2
+            raise ValueError(f"HMMForecaster: season_length must be 'auto' or a positive integer, got {m!r}")
+        return 2 if self.on == "levels" else int(m) + 2
+
+    def _resolve(self, panel: Panel) -> None:
+        """``season_length_`` and ``on_`` from the data where they are "auto" (see ``on``)."""
+        m = self.season_length
+        if m == "auto":
+            m = panel_season([s.y for s in panel.series]) or 1
+        on = self.on
+        if on == "auto":
+            on = "differences" if m > 1 or _mostly_unit_root([s.y for s in panel.series]) else "levels"
+        n_min = min(len(s.y) for s in panel.series)
+        if on != "levels" and n_min < m + 2:
+            if self.season_length != "auto":
+                raise ValueError(f"HMMForecaster: the shortest series has {n_min} values, too few for lag "
+                                 f"season_length={m} (needs {m + 2})")
+            m = 1
+        self.on_, self.season_length_ = on, int(m)
 
     def _candidates(self) -> list[int]:
         ns = self.n_states
@@ -311,14 +359,14 @@ class HMMForecaster(BaseForecaster):
 
     # -------------------------------------------------------------------------------------- observations
     def _lag(self) -> int:
-        return 1 if self.on == "levels" else int(self.season_length)
+        return 1 if self.on_ == "levels" else self.season_length_
 
     def _observations(self, s: SeriesData) -> np.ndarray:
         """The modelled observations of one series: levels, lag-``m`` differences or lag-``m`` log returns."""
-        if self.on == "levels":
+        if self.on_ == "levels":
             return s.y
         m = self._lag()
-        if self.on == "differences":
+        if self.on_ == "differences":
             return s.y[m:] - s.y[:-m]
         if (s.y <= 0).any():
             raise ValueError(f"series {s.uid!r}: on='returns' needs strictly positive values "
@@ -327,7 +375,7 @@ class HMMForecaster(BaseForecaster):
         return ly[m:] - ly[:-m]
 
     def _obs_stamps(self, s: SeriesData) -> np.ndarray:
-        return s.ds if self.on == "levels" else s.ds[self._lag():]
+        return s.ds if self.on_ == "levels" else s.ds[self._lag():]
 
     def _affine(self, uid) -> tuple[float, float]:
         """``(centre, scale)`` with observations ``x = centre + scale * z`` and ``z`` in ``model_``'s units."""
@@ -407,6 +455,7 @@ class HMMForecaster(BaseForecaster):
 
     def _fit_panel(self, panel: Panel) -> None:
         self._check_params()
+        self._resolve(panel)
         cands = self._candidates()
         obs = [self._observations(s) for s in panel.series]
         allx = np.concatenate(obs)
@@ -508,7 +557,7 @@ class HMMForecaster(BaseForecaster):
         c, sc = self._affine(s.uid)
         w, mu, var = emission_components(self.model_)
         mu, sd = c + sc * mu, sc * np.sqrt(var)
-        if self.on == "levels":
+        if self.on_ == "levels":
             W = (P[:, :, None] * w[None]).reshape(h, -1)
             MU, SD = np.broadcast_to(mu.ravel(), W.shape), np.broadcast_to(sd.ravel(), W.shape)
             mean = (W * MU).sum(axis=1)
@@ -521,7 +570,7 @@ class HMMForecaster(BaseForecaster):
         m = self._lag()
         base = s.y[-m:]  # y_{T+j} builds on y_{T+j-m}: observed for j <= m, else itself a forecast
         A = self.model_.transmat_
-        if self.on == "differences":  # y_{T+j} = y_{T+j-m} + x_{T+j}
+        if self.on_ == "differences":  # y_{T+j} = y_{T+j-m} + x_{T+j}
             step_mean = P @ (w * mu).sum(axis=1)
             mean = np.empty(h)
             for j in range(h):
@@ -542,7 +591,7 @@ class HMMForecaster(BaseForecaster):
             paths = np.empty_like(x)
             for j in range(h):
                 prev = base[j] if j < m else paths[:, j - m]
-                paths[:, j] = prev + x[:, j] if self.on == "differences" else prev * np.exp(x[:, j])
+                paths[:, j] = prev + x[:, j] if self.on_ == "differences" else prev * np.exp(x[:, j])
             for lv in levels:
                 lo, hi = np.quantile(paths, [0.5 - lv / 200, 0.5 + lv / 200], axis=0)
                 intervals[lv] = (lo, hi)
@@ -647,7 +696,7 @@ class HMMForecaster(BaseForecaster):
         if ax is None:
             _, ax = plt.subplots(figsize=(10, 3))
         ax.plot(idx, s.y, color="0.7", lw=0.8, zorder=1)
-        m = 0 if self.on == "levels" else self._lag()
+        m = 0 if self.on_ == "levels" else self._lag()
         y_obs, x_obs = s.y[m:], idx[m:]
         cmap = plt.get_cmap("tab10")
         for k in range(self.n_states_):
