@@ -11,10 +11,7 @@ ESTIMATORS = tsrnn.all_estimators()
 
 # Known failures of estimators owned by other branches, each being fixed there; remove an entry once it passes
 # (strict: an entry that starts passing fails the run, so the list cannot go stale).
-KNOWN_FAILURES = {
-    # RNNForecaster computes sigma_ lazily in predict(level=...) (issue 18, neural-b fixes it)
-    ("RNNForecaster", "check_dict_unchanged"): "sigma_ computed lazily by predict(level=)",
-}
+KNOWN_FAILURES: dict = {}  # (estimator, check) -> reason: a strict xfail; empty since every estimator passes
 
 
 def _case(name, chk_name, chk):

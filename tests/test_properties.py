@@ -171,11 +171,12 @@ def _clear(exc: BaseException, spec, allow_sklearn=False) -> str | None:
     return None
 
 
-def _record(family: str, name: str, spec, fn, allow_sklearn=False, strict=False):
+def _record(family: str, name: str, spec, fn, allow_sklearn=False, strict=False, checks_bad=False):
     """Run ``fn`` (returns None or raises AssertionError on a wrong output) and count the outcome.
 
     ``strict``: a finite input refused for a reason outside ``ALLOWED_REFUSALS``, or a non-finite forecast
-    caught by the base, is a failure."""
+    caught by the base, is a failure. ``checks_bad``: ``fn`` itself asserts what became of a NaN/inf input (the
+    backtest with ``on_error="record"`` sets the series aside and records it), so returning is not a failure."""
     COUNTS[family]["inputs"] += 1
     PER_ESTIMATOR[name]["inputs"] += 1
     t0 = time.perf_counter()
@@ -198,7 +199,7 @@ def _record(family: str, name: str, spec, fn, allow_sklearn=False, strict=False)
                 outcome == "nonfinite_guard" or not ALLOWED_REFUSALS.search(str(e))):
             outcome, why = "fail", f"a valid finite input was refused: {type(e).__name__}: {str(e)[:200]}"
     else:
-        if spec is not None and spec.get("bad") is not None:
+        if spec is not None and spec.get("bad") is not None and not checks_bad:
             outcome, why = "fail", "a NaN/inf in the input was accepted"
         else:
             outcome, why = "ok", None
@@ -507,7 +508,13 @@ def test_backtest_properties():
             y, uids = make_input(spec)
             res = backtest([Naive(), SeasonalNaive(3)], y, h=h, n_windows=n_windows, refit=refit, progress=False,
                            on_error="record" if record else "raise", metrics=("mae", "rmse", "smape"))
-            n_rows = len(uids) * n_windows * h
+            set_aside = res.errors[res.errors["model"].isna()]  # series that could not be backtested at all
+            assert record or not len(set_aside), "a series set aside although on_error='raise'"
+            if spec.get("bad") is not None:  # accepted only by setting the bad series aside, with why
+                assert record and len(set_aside), "a NaN/inf in the input was accepted"
+                assert set_aside["message"].str.contains("NaN|inf|non-finite|too short|observation").any()
+            assert len(set_aside) < len(uids), "every series set aside without an error"
+            n_rows = (len(uids) - set_aside["unique_id"].nunique()) * n_windows * h
             assert len(res.forecasts) == n_rows, f"{len(res.forecasts)} forecast rows, expected {n_rows}"
             f = res.forecasts
             for col in ("Naive", "SeasonalNaive"):
@@ -519,7 +526,7 @@ def test_backtest_properties():
             if len(res.errors):
                 assert record, "errors recorded although on_error='raise'"
                 assert res.errors["message"].str.contains("series").all(), "a recorded error names no series"
-        _record("backtest", "backtest", spec, check)
+        _record("backtest", "backtest", spec, check, checks_bad=True)
 
     run()
     _assert_no_failures("backtest")

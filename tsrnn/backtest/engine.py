@@ -240,12 +240,19 @@ def _valid_series(y, isolate: bool) -> tuple[Panel, list[dict]]:
         try:
             to_panel(g)
         except (ValueError, TypeError) as exc:
-            bad.append({"unique_id": uid, "error": type(exc).__name__, "message": str(exc)})
+            msg = str(exc) if str(uid) in str(exc) else f"series {uid!r}: {exc}"  # each message names its series
+            bad.append({"unique_id": uid, "error": type(exc).__name__, "message": msg})
         else:
             keep.append(uid)
     if not keep:
-        raise ValueError(f"no series can be backtested: {bad[0]['message']} (and {len(bad) - 1} more)")
+        raise ValueError(_none_left(bad))
     return to_panel(y[y["unique_id"].isin(keep)]), bad
+
+
+def _none_left(bad: list[dict]) -> str:
+    """The error when every series was set aside: each one's reason (the first five)."""
+    more = f"; and {len(bad) - 5} more" if len(bad) > 5 else ""
+    return "no series can be backtested: " + "; ".join(b["message"] for b in bad[:5]) + more
 
 
 def _prepare_panel(y, splitter, min_train: int, isolate: bool) -> tuple[Panel, list[dict]]:
@@ -263,7 +270,7 @@ def _prepare_panel(y, splitter, min_train: int, isolate: bool) -> tuple[Panel, l
             raise ValueError(msg)
         bad.append({"unique_id": s.uid, "error": "ValueError", "message": msg})
     if not keep:
-        raise ValueError(f"no series can be backtested: {bad[0]['message']} (and {len(bad) - 1} more)")
+        raise ValueError(_none_left(bad))
     return (panel if len(keep) == len(panel.series) else panel.replace(keep)), bad
 
 
