@@ -225,3 +225,7 @@ class WaveletDetector(_StreamDetector):
         if start < len(e):
             z[start:] = past_zscore(loge[start:], b, max(4, b // 4), robust=True)
         return z
+
+    @classmethod
+    def _test_params(cls) -> dict:
+        return {"baseline": 40}
