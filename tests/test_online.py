@@ -11,6 +11,7 @@ from tsrnn.anomaly import (
     EnsembleDetector,
     HMMDetector,
     OnlineHMMDetector,
+    OnlineKNNDetector,
     OnlineRNNDetector,
     ResidualDetector,
     RollingZScore,
@@ -21,6 +22,7 @@ from tsrnn.anomaly.likelihood import numenta_likelihood
 SMALL = {
     "rnn": lambda: OnlineRNNDetector(hidden_size=4, lags=8, buffer=200, update_every=50, epochs=1, random_state=0),
     "hmm": lambda: OnlineHMMDetector(n_states=2, buffer=200, refit_every=50, random_state=0),
+    "knn": lambda: OnlineKNNDetector(dim=8, k=5, buffer=300, update_every=25),
     "ensemble": lambda: EnsembleDetector([RollingZScore(window=50), WaveletDetector(baseline=60)]),
     "likelihood": lambda: AnomalyLikelihood(RollingZScore(window=50), learning=50, estimation=50),
 }
@@ -120,7 +122,7 @@ def test_ensemble_mean_is_one_minus_the_geometric_mean_of_tails():
         EnsembleDetector([a], combine="median").fit(y[:400])
 
 
-@pytest.mark.parametrize("name", ["rnn", "hmm"])
+@pytest.mark.parametrize("name", ["rnn", "hmm", "knn"])
 def test_online_detectors_flag_a_spike_and_adapt_to_a_new_level(name):
     rng = np.random.default_rng(7)
     y = cycle(rng, 2400)
@@ -144,3 +146,32 @@ def test_online_rnn_is_reproducible_and_restores_torch_threads():
     b = SMALL["rnn"]().fit(y[:200]).decision_function(y).to_numpy()
     np.testing.assert_array_equal(a, b)
     assert torch.get_num_threads() == before
+
+
+def test_online_hmm_filter_is_hmmlearns_predictive_loglik():
+    rng = np.random.default_rng(9)
+    z = np.r_[rng.normal(0, 1, 150), rng.normal(4, 0.5, 100)]
+    det = OnlineHMMDetector(n_states=2, random_state=0)
+    model, p = det._refit(None, z[:200])
+    new = rng.normal(2, 2, 30)
+    got = det._filter(model, p, new)
+    full = np.r_[z[:200], new][:, None]
+    want = [-(model.score(full[:201 + i]) - model.score(full[:200 + i])) for i in range(30)]
+    np.testing.assert_allclose(got, want, rtol=1e-8)
+
+
+def test_online_knn_nonconformity_matches_brute_force():
+    rng = np.random.default_rng(10)
+    y = cycle(rng, 400)
+    det = OnlineKNNDetector(dim=6, k=4, buffer=120, update_every=30)
+    a = det._nonconformity(y)
+    first = 6 + 4 + 30
+    assert np.isnan(a[:first]).all()
+    for t in (first, 77, 250, 399):
+        t0 = first + (t - first) // 30 * 30
+        ref_rows = y[max(0, t0 - 120):t0]
+        mu, sd = ref_rows.mean(), ref_rows.std()
+        ref = np.array([(ref_rows[i:i + 6] - mu) / sd for i in range(len(ref_rows) - 5)])
+        cur = (y[t - 5:t + 1] - mu) / sd
+        dist = np.sort(np.sqrt(((ref - cur) ** 2).sum(axis=1)))[:4]
+        assert a[t] == pytest.approx(dist.mean(), rel=1e-6), t

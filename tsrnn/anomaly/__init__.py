@@ -10,6 +10,7 @@ _NAMES = {
     "HMMDetector": "hmm",
     "OnlineRNNDetector": "online",
     "OnlineHMMDetector": "online",
+    "OnlineKNNDetector": "online",
     "AnomalyLikelihood": "thresholds",
     "EnsembleDetector": "ensemble",
     "evaluate_detectors": "evaluate",

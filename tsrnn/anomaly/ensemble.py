@@ -36,8 +36,9 @@ class EnsembleDetector(ThresholdMixin, BaseDetector):
     Parameters
     ----------
     detectors : list of detectors or of ``(name, detector)`` pairs, optional
-        Cloned and fitted in ``fit``. Default: one per family that needs no training run of its own,
-        ``[RollingZScore(), ResidualDetector(), WaveletDetector()]`` (distribution, forecast error, spectrum).
+        Cloned and fitted in ``fit``. Default: three cheap detectors of different families that need no training run
+        of their own, ``[RollingZScore(), OnlineKNNDetector(), OnlineHMMDetector(random_state=0)]`` (the recent
+        distribution, the shape of the last values against past shapes, a regime model learned online).
     combine : {"mean", "max"}, default "mean"
     threshold, contamination, cooldown
         See :class:`tsrnn.anomaly.RollingZScore` (the score is a likelihood: ``"auto"`` is ``1 - contamination``).
@@ -59,9 +60,10 @@ class EnsembleDetector(ThresholdMixin, BaseDetector):
 
     def _members(self) -> list:
         if self.detectors is None:
-            from .detectors import ResidualDetector, RollingZScore, WaveletDetector
+            from .detectors import RollingZScore
+            from .online import OnlineHMMDetector, OnlineKNNDetector
 
-            return [RollingZScore(), ResidualDetector(), WaveletDetector()]
+            return [RollingZScore(), OnlineKNNDetector(), OnlineHMMDetector(random_state=0)]
         dets = [d[1] if isinstance(d, tuple) else d for d in self.detectors]
         if not dets:
             raise ValueError("EnsembleDetector: detectors is empty")

@@ -17,6 +17,7 @@ thresholds and cooldown as in :mod:`tsrnn.anomaly.detectors`.
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 import numpy as np
@@ -27,7 +28,7 @@ from ..base import BaseDetector
 from .detectors import _check_int, past_zscore
 from .thresholds import ThresholdMixin
 
-__all__ = ["OnlineRNNDetector", "OnlineHMMDetector"]
+__all__ = ["OnlineRNNDetector", "OnlineHMMDetector", "OnlineKNNDetector"]
 
 
 def _standardise(buf: np.ndarray) -> tuple[float, float]:
@@ -36,11 +37,11 @@ def _standardise(buf: np.ndarray) -> tuple[float, float]:
 
 
 def _error_zscore(err: np.ndarray, window: int) -> np.ndarray:
-    """Robust z-score of each prediction error against the previous ``window`` ones; 0 where there is none."""
+    """Robust z-score of each error against the previous ``window`` ones (from 20 on); 0 where there is none."""
     ok = np.flatnonzero(np.isfinite(err))
     z = np.zeros(len(err))
     if len(ok):
-        z[ok[0]:] = past_zscore(err[ok[0]:], window, max(4, window // 10), robust=True)
+        z[ok[0]:] = past_zscore(err[ok[0]:], window, min(20, window), robust=True)
     return z
 
 
@@ -205,10 +206,16 @@ class OnlineHMMDetector(_OnlineDetector):
             seed = None if self.random_state is None else int(np.random.RandomState(self.random_state).randint(2**31))
             model = GaussianHMM(self.n_states, covariance_type="diag", n_iter=self.n_iter, random_state=seed,
                                 min_covar=1e-3)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # EM on a short, flat buffer: hmmlearn's convergence chatter
-            model.fit(z[:, None])
-            post = model.predict_proba(z[:, None])[-1]
+        log = logging.getLogger("hmmlearn")
+        level = log.level
+        log.setLevel(logging.ERROR)  # EM on a short, flat buffer: hmmlearn's convergence chatter (restored below)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.fit(z[:, None])
+                post = model.predict_proba(z[:, None])[-1]
+        finally:
+            log.setLevel(level)
         model.init_params = ""  # later refits start from these parameters
         return model, post
 
@@ -239,3 +246,58 @@ class OnlineHMMDetector(_OnlineDetector):
     @classmethod
     def _test_params(cls) -> dict:
         return {"n_states": 2, "buffer": 60, "refit_every": 30, "n_iter": 5, "random_state": 0, "likelihood": False}
+
+
+class OnlineKNNDetector(_OnlineDetector):
+    """Distance of the latest window of values to its nearest past windows (after KNN CAD, Burnaev and Ishimtsev
+    2016, one of NAB's leaders), with the reference set growing online.
+
+    The window ``w_t = (y_{t-d+1} .. y_t)`` (standardised by the mean and standard deviation of the reference rows)
+    gets the nonconformity ``a_t``, the mean Euclidean distance to its ``k`` nearest windows among those ending in
+    the ``buffer`` rows before the current block; the reference set and scale are refreshed every ``update_every``
+    rows. The raw score is the robust z-score of ``a_t`` against the previous ``buffer`` nonconformities (0 before
+    the first reference set exists). A pattern seen before scores low wherever it occurs; a new shape scores high.
+
+    Parameters
+    ----------
+    dim : int, default 20
+    k : int, default 10
+    buffer : int, default 2000
+    update_every : int, default 50
+    likelihood, threshold, contamination, cooldown
+        See :class:`tsrnn.anomaly.RollingZScore`.
+    """
+
+    def __init__(self, dim: int = 20, k: int = 10, buffer: int = 2000, update_every: int = 50,
+                 likelihood: bool = True, threshold="auto", contamination: float = 1e-5, cooldown: int = 100):
+        self.dim = dim
+        self.k = k
+        self.buffer = buffer
+        self.update_every = update_every
+        self.likelihood = likelihood
+        self.threshold = threshold
+        self.contamination = contamination
+        self.cooldown = cooldown
+
+    def _nonconformity(self, y: np.ndarray) -> np.ndarray:
+        d = _check_int(self.dim, "dim", 1, "OnlineKNNDetector")
+        k = _check_int(self.k, "k", 1, "OnlineKNNDetector")
+        buf = _check_int(self.buffer, "buffer", d + k, "OnlineKNNDetector")
+        every = _check_int(self.update_every, "update_every", 1, "OnlineKNNDetector")
+        a = np.full(len(y), np.nan)
+        for t0, t1 in self._blocks(len(y), d + k + every, every):
+            lo = max(0, t0 - buf)
+            mu, sd = _standardise(y[lo:t0])
+            ref = sliding_window_view((y[lo:t0] - mu) / sd, d)
+            cur = sliding_window_view((y[t0 - d + 1:t1] - mu) / sd, d)
+            d2 = (cur**2).sum(1)[:, None] - 2 * cur @ ref.T + (ref**2).sum(1)[None]
+            near = np.partition(np.maximum(d2, 0.0), k - 1, axis=1)[:, :k]
+            a[t0:t1] = np.sqrt(near).mean(axis=1)
+        return a
+
+    def _raw_series(self, s) -> np.ndarray:
+        return _error_zscore(self._nonconformity(np.asarray(s.y, dtype=float)), self.buffer)
+
+    @classmethod
+    def _test_params(cls) -> dict:
+        return {"dim": 5, "k": 3, "buffer": 60, "update_every": 10, "likelihood": False}
