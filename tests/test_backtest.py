@@ -7,7 +7,7 @@ import pytest
 from tsrnn.backtest import BacktestResult, ExpandingWindow, SlidingWindow, backtest
 from tsrnn.base import BaseForecaster
 from tsrnn.metrics import mase, smape
-from tsrnn.models import Drift, Mean, Naive, SeasonalNaive
+from tsrnn.models import Drift, Mean, Naive, Naive2, SeasonalNaive
 
 
 def _panel(lengths=(60, 50, 55), seed=0):
@@ -131,10 +131,11 @@ def test_on_error_record_keeps_going_and_names_series():
 
 def test_leaderboard_ranks_and_markdown():
     data = _panel()
-    r = backtest([Naive(), SeasonalNaive(7)], data, h=7, n_windows=2, season_length=7,
+    r = backtest([Naive(), SeasonalNaive(7), Naive2(season_length=7)], data, h=7, n_windows=2, season_length=7,
                  metrics=("mae", "smape", "mase", "owa"), progress=False)
     lb = r.leaderboard()
-    assert "Naive2" in lb.index and lb.index[-1] == "Naive"  # Naive2 added for OWA; seasonal models lead
+    assert r.meta["benchmark"] == "Naive2" and lb.attrs["sort_metric"] == "owa"
+    assert lb.index[-1] == "Naive"  # seasonal models lead
     assert lb.loc["SeasonalNaive", "smape"] < lb.loc["Naive", "smape"]
     assert lb.loc["Naive2", "owa"] == pytest.approx(1.0)
     assert {"mae", "smape", "mase", "owa", "rank", "fit_s", "predict_s"} <= set(lb.columns)
@@ -204,3 +205,102 @@ def test_timeout_per_task_is_recorded_and_the_run_goes_on():
     assert r.forecasts.loc[r.forecasts.unique_id == "s0", "slow"].notna().all()
     with pytest.raises(TimeoutError):
         backtest({"slow": _Slow()}, _panel(), h=3, n_windows=1, timeout=0.2, progress=False)
+
+
+def test_on_error_record_scores_the_good_series_of_a_panel_of_ten():
+    data = _panel(lengths=(40,) * 8 + (10, 40), seed=3)
+    data.loc[data.index[data["unique_id"] == "s3"][10], "y"] = np.nan
+    with pytest.raises(ValueError, match="s3"):
+        backtest([Naive()], data, h=5, n_windows=2, progress=False)
+    with pytest.raises(ValueError, match="series 's8'.*too short"):
+        backtest([Naive()], data[data.unique_id != "s3"], h=5, n_windows=2, progress=False)
+    r = backtest([Naive(), Mean()], data, h=5, n_windows=2, progress=False, on_error="record")
+    err = r.errors.set_index("unique_id")
+    assert set(err.index) == {"s3", "s8"} and err["model"].isna().all()
+    assert "NaN" in err.loc["s3", "message"] and "too short" in err.loc["s8", "message"]
+    assert "has 10 observations" in err.loc["s8", "message"] and "needs at least 12" in err.loc["s8", "message"]
+    good = [f"s{i}" for i in range(10) if i not in (3, 8)]
+    assert list(pd.unique(r.forecasts["unique_id"])) == good
+    # the other eight are scored exactly as a backtest of them alone
+    alone = backtest([Naive(), Mean()], data[data.unique_id.isin(good)], h=5, n_windows=2, progress=False)
+    pd.testing.assert_frame_equal(r.forecasts, alone.forecasts)
+    pd.testing.assert_frame_equal(r.leaderboard().drop(columns=["fit_s", "predict_s"]),
+                                  alone.leaderboard().drop(columns=["fit_s", "predict_s"]))
+    assert (r.leaderboard()["n_failed"] == 0).all()  # a series set aside is no model's failure
+
+
+def test_exogenous_columns_reach_only_the_models_that_take_them():
+    from tsrnn.models import ARIMA
+
+    data = _panel(lengths=(60, 50), seed=1)
+    r_ = np.random.default_rng(7)
+    data["x"] = r_.normal(size=len(data))
+    data["y"] = data["y"] + 4 * data["x"]
+    models = {"arx": ARIMA(order=(0, 0, 0), trend="c"), "snaive": SeasonalNaive(7), "Naive2": Naive2(7)}
+    r = backtest(models, data, h=7, n_windows=2, season_length=7, metrics=("smape", "mase", "owa"), progress=False)
+    assert r.meta["ignored_exog"] == {"snaive": ["x"], "Naive2": ["x"]}
+    assert len(r.errors) == 0 and r.forecasts[["arx", "snaive", "Naive2"]].notna().all().all()
+    # the models without X forecast as on the panel without the column
+    bare = backtest({"snaive": SeasonalNaive(7)}, data.drop(columns="x"), h=7, n_windows=2, progress=False)
+    np.testing.assert_array_equal(r.forecasts["snaive"], bare.forecasts["snaive"])
+    # the model with X got it: its last window equals a fit on the training rows with the future x
+    s0 = data[data.unique_id == "s0"].reset_index(drop=True)
+    train, test = s0.iloc[:-7], s0.iloc[-7:]
+    ref = ARIMA(order=(0, 0, 0), trend="c").fit(train.set_index("ds")["y"], X=train.set_index("ds")[["x"]])
+    expected = ref.predict(7, X=test.set_index("ds")[["x"]]).to_numpy()
+    got = r.forecasts[(r.forecasts.unique_id == "s0")]["arx"].to_numpy()[-7:]
+    np.testing.assert_allclose(got, expected, rtol=1e-8)
+    assert r.leaderboard("owa").index[0] == "arx"
+
+
+def test_owa_is_relative_to_a_benchmark_the_caller_names():
+    data = _panel()
+    with pytest.raises(ValueError, match=r"add one to models.*Naive2\(season_length=.*benchmark="):
+        backtest([Naive(), SeasonalNaive(7)], data, h=7, n_windows=2, metrics=("smape", "mase", "owa"),
+                 progress=False)
+    with pytest.raises(ValueError, match="benchmark='nope' is not one of the models"):
+        backtest([Naive()], data, h=7, n_windows=2, metrics=("smape", "mase", "owa"), benchmark="nope",
+                 progress=False)
+    r = backtest([Naive(), SeasonalNaive(7)], data, h=7, n_windows=2, season_length=7,
+                 metrics=("smape", "mase", "owa"), benchmark="Naive", progress=False)
+    lb = r.leaderboard()
+    assert r.models == ["Naive", "SeasonalNaive"]  # nothing added behind the caller's back
+    assert lb.loc["Naive", "owa"] == pytest.approx(1.0)
+    sn, nv = lb.loc["SeasonalNaive"], lb.loc["Naive"]
+    assert sn["owa"] == pytest.approx(0.5 * (sn["smape"] / nv["smape"] + sn["mase"] / nv["mase"]))
+    # the rank column is computed on the sort metric: per series-window OWA against Naive
+    assert lb.attrs["sort_metric"] == "owa" and lb.loc["SeasonalNaive", "rank"] < lb.loc["Naive", "rank"]
+
+
+def test_coverage_is_ranked_by_distance_to_its_level():
+    scores = pd.DataFrame({"unique_id": ["a", "b"] * 3, "cutoff": [0, 0] * 3,
+                           "model": ["under"] * 2 + ["close"] * 2 + ["over"] * 2, "metric": "coverage-80",
+                           "value": [0.5, 0.5, 0.9, 0.8, 1.0, 1.0]})
+    empty = pd.DataFrame(columns=["model", "unique_id", "cutoff", "window", "n_series", "fit_s", "predict_s"])
+    r = BacktestResult(pd.DataFrame(), scores, empty, pd.DataFrame(columns=["model"]), {}, (),
+                       ["under", "close", "over"])
+    lb = r.leaderboard("coverage-80")
+    assert list(lb.index) == ["close", "over", "under"]  # |0.85-0.8| < |1-0.8| < |0.5-0.8|
+    assert list(lb["rank"]) == [1.0, 2.0, 3.0]
+
+
+def test_tune_picks_the_best_grid_point_by_backtest():
+    from tsrnn.backtest import tune
+
+    data = _panel()
+    res = tune(SeasonalNaive(), {"season_length": [1, 3, 7]}, data, h=7, n_windows=2, season_length=7,
+               metric="mase", progress=False)
+    assert res.best_params == {"season_length": 7}
+    assert list(res.table["season_length"])[0] == 7 and res.table.index.name == "candidate"
+    alone = backtest({"s": SeasonalNaive(3)}, data, h=7, n_windows=2, season_length=7, metrics=("mase",),
+                     progress=False).leaderboard()
+    assert res.table.set_index("season_length").loc[3, "mase"] == pytest.approx(alone.loc["s", "mase"])
+    pd.testing.assert_frame_equal(res.best_estimator_.predict(7), SeasonalNaive(7).fit(data).predict(7))
+
+
+def test_one_markdown_table_writer():
+    from tsrnn._tables import markdown_table
+
+    f = pd.DataFrame({"mae": [1.23456, np.nan], "n": [3, 4]}, index=pd.Index(["a|b", "c"], name="model"))
+    assert markdown_table(f, digits=2) == "| model | mae | n |\n|---|---|---|\n| a\\|b | 1.23 | 3 |\n| c |  | 4 |"
+    assert markdown_table(f, index=False, align_numbers=True).splitlines()[1] == "|---:|---:|"

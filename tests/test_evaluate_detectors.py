@@ -117,3 +117,92 @@ def test_anomaly_suite_on_nab(mirror, monkeypatch):
     lb = res.leaderboard()
     data = d[["unique_id", "ds", "y", "label"]]
     assert lb.loc["RollingZScore", "nab_standard"] == pytest.approx(nab_score(data, d["anomaly"].to_numpy()))
+
+
+class CountingZScore(RollingZScore):
+    """A RollingZScore that counts its fits in a class attribute (the tasks run in this process)."""
+
+    fits = 0
+
+    def fit(self, y, X=None):
+        type(self).fits += 1
+        return super().fit(y)
+
+
+class FailsOn(Oracle):
+    """Raises on series longer than ``n_bad`` rows."""
+
+    def __init__(self, n_bad=10**9, at=(), contamination=0.01):
+        self.n_bad = n_bad
+        self.at = at
+        self.contamination = contamination
+
+    def fit(self, y, X=None):
+        if len(y) > 0 and float(np.asarray(y)[0]) == 12345.0:
+            raise RuntimeError("boom on purpose")
+        return super().fit(y)
+
+
+def test_checkpoint_rerun_recomputes_nothing_and_gives_the_same_table(rng, tmp_path):
+    data = labelled(rng, n_series=3)
+    dets = {"z": CountingZScore(window=20), "z40": CountingZScore(window=40)}
+    CountingZScore.fits = 0
+    first = evaluate_detectors(dets, data, progress=False, checkpoint=tmp_path)
+    assert CountingZScore.fits == 6 and first.meta["n_computed"] == 6
+    rerun = evaluate_detectors(dets, data, progress=False, checkpoint=tmp_path)
+    assert CountingZScore.fits == 6  # no detector was fitted again
+    assert rerun.meta["n_computed"] == 0 and rerun.meta["n_from_checkpoint"] == 6
+    pd.testing.assert_frame_equal(first.leaderboard(), rerun.leaderboard())
+    pd.testing.assert_frame_equal(first.detections, rerun.detections)
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    # a changed setting is a different run: everything is computed again
+    evaluate_detectors(dets, data, progress=False, checkpoint=tmp_path, train_fraction=0.2)
+    assert CountingZScore.fits == 12
+    # an interrupted run (one task file lost) recomputes only that task
+    files = sorted(run_dir.glob("*.pkl"))
+    assert len(files) == 6
+    files[0].unlink()
+    again = evaluate_detectors(dets, data, progress=False, checkpoint=tmp_path)
+    assert CountingZScore.fits == 13 and again.meta["n_computed"] == 1
+
+
+def test_on_error_record_names_the_series_and_scores_the_others(rng):
+    data = labelled(rng, n_series=4)
+    first_u1 = data.index[data["unique_id"] == "u1"][0]
+    data.loc[first_u1, "y"] = 12345.0  # FailsOn raises on this series
+    data.loc[data.index[data["unique_id"] == "u3"][5], "y"] = np.nan  # an invalid series
+    with pytest.raises(ValueError, match="series 'u3'.*non-finite"):
+        evaluate_detectors([FailsOn(at=(200,))], data, progress=False)
+    with pytest.raises(RuntimeError, match="boom"):
+        evaluate_detectors([FailsOn(at=(200,))], data[data.unique_id != "u3"], progress=False)
+    res = evaluate_detectors({"f": FailsOn(at=(200,))}, data, progress=False, on_error="record")
+    err = res.errors.set_index("unique_id")
+    assert set(err.index) == {"u1", "u3"}
+    assert err.loc["u1", "model"] == "f" and "boom on purpose" in err.loc["u1", "message"]
+    assert pd.isna(err.loc["u3", "model"]) and "non-finite" in err.loc["u3", "message"]
+    assert set(res.detections["unique_id"]) == {"u0", "u1", "u2"}
+    # the failed series counts as silent: NAB equals the score of the alarms with none on u1
+    d = res.detections
+    assert (d.loc[d.unique_id == "u1", "anomaly"] == 0).all()
+    assert res.leaderboard().loc["f", "n_failed"] == 1
+    expected = nab_score(d[["unique_id", "ds", "y", "label"]], d["anomaly"].to_numpy())
+    assert res.leaderboard().loc["f", "nab_standard"] == pytest.approx(expected)
+    assert "1 failure" not in res.to_markdown() and "2 failure(s)" in res.to_markdown()
+
+
+class Sleeper(Oracle):
+    def fit(self, y, X=None):
+        import time
+
+        time.sleep(5)
+        return super().fit(y)
+
+
+def test_timeout_is_recorded(rng):
+    data = labelled(rng, n_series=1)
+    res = evaluate_detectors({"slow": Sleeper()}, data, progress=False, on_error="record", timeout=0.2)
+    assert list(res.errors["error"]) == ["TimeoutError"] and "timed out" in res.errors["message"].iloc[0]
+    with pytest.raises(TimeoutError):
+        evaluate_detectors({"slow": Sleeper()}, data, progress=False, timeout=0.2)
+    with pytest.raises(ValueError, match="on_error"):
+        evaluate_detectors({"slow": Sleeper()}, data, progress=False, on_error="ignore")

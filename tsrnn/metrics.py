@@ -131,3 +131,20 @@ METRICS = {
     "smape": lambda y, f, scale: smape(y, f),
     "mase": lambda y, f, scale: mase(y, f, scale=scale),
 }
+
+
+# The one list of scores where lower is better (every other score is ranked higher-is-better, except coverage).
+LOWER_IS_BETTER = frozenset({"mae", "rmse", "mape", "smape", "mase", "owa", "msis", "crps", "pinball_loss", "rank",
+                             "fit_s", "predict_s", "mean_fit_s", "mean_predict_s", "n_failed"})
+
+
+def as_loss(metric: str, values):
+    """``values`` of ``metric`` turned lower-is-better, for ranking and sorting.
+
+    Unchanged for :data:`LOWER_IS_BETTER` names and names ending in ``_s`` (seconds); the distance to the nominal
+    level for ``coverage-<level>`` (``level`` in percent: ``|coverage - level / 100|``); negated otherwise.
+    """
+    v = np.asarray(values, dtype=float)
+    if metric.startswith("coverage-"):
+        return np.abs(v - float(metric.split("-", 1)[1]) / 100)
+    return v if metric in LOWER_IS_BETTER or metric.endswith("_s") else -v

@@ -17,6 +17,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from .._tables import markdown_table
+from ..backtest.runner import Task, TaskTimeout, check_on_error, describe_failure, fingerprint, run_tasks, time_limit
+from ..metrics import as_loss
 from . import scoring
 from .scoring import probationary_length
 
@@ -26,6 +29,7 @@ __all__ = ["evaluate_detectors", "DetectorResult", "METRICS"]
 METRICS = ("nab_standard", "nab_reward_low_FP", "nab_reward_low_FN", "event_precision", "event_recall",
            "event_f1", "point_precision", "point_recall", "point_f1", "auc_pr", "pa_f1")
 DEFAULT_METRICS = METRICS[:-1]
+ERROR_COLUMNS = ["model", "unique_id", "error", "message", "traceback"]
 _PROFILE_OF = {"nab_standard": "standard", "nab_reward_low_FP": "reward_low_FP",
                "nab_reward_low_FN": "reward_low_FN"}
 
@@ -51,71 +55,96 @@ def _detector_dict(detectors) -> dict:
     return out
 
 
-def _check_data(data) -> list[tuple]:
+def _check_series(uid, g) -> tuple:
+    y = pd.to_numeric(g["y"], errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(y).all():
+        raise ValueError(f"series {uid!r}: y has missing or non-finite values")
+    lab = g["label"].to_numpy()
+    if not np.isin(lab, (0, 1)).all():
+        raise ValueError(f"series {uid!r}: label must be 0 or 1")
+    return uid, g["ds"].to_numpy(), y, lab.astype(np.int8)
+
+
+def _check_data(data, isolate: bool = False) -> tuple[list[tuple], list[dict]]:
+    """``(unique_id, ds, y, label)`` per series; with ``isolate`` the invalid series are set aside (with why)."""
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a long DataFrame with columns unique_id, ds, y, label; got {type(data).__name__}")
     missing = {"unique_id", "ds", "y", "label"} - set(data.columns)
     if missing:
         raise ValueError(f"data lacks the column(s) {sorted(missing)} (needs unique_id, ds, y, label)")
-    out = []
+    out, invalid = [], []
     for uid, g in data.groupby("unique_id", sort=False):
-        y = pd.to_numeric(g["y"], errors="coerce").to_numpy(dtype=float)
-        if not np.isfinite(y).all():
-            raise ValueError(f"series {uid!r}: y has missing or non-finite values")
-        lab = g["label"].to_numpy()
-        if not np.isin(lab, (0, 1)).all():
-            raise ValueError(f"series {uid!r}: label must be 0 or 1")
-        out.append((uid, g["ds"].to_numpy(), y, lab.astype(np.int8)))
-    return out
-
-
-def _run(name, det, uid, y, train_fraction):
-    """Fit a clone on the head of ``y``, then score and flag all of ``y`` (as a RangeIndex series)."""
-    n_train = max(int(probationary_length(len(y), train_fraction)), 2)
-    est = clone(det)
-    t0 = time.perf_counter()
-    est.fit(pd.Series(y[:n_train]))
-    t1 = time.perf_counter()
-    score = np.asarray(est.decision_function(pd.Series(y)), dtype=float)
-    flag = np.asarray(est.predict(pd.Series(y)), dtype=np.int8)
-    t2 = time.perf_counter()
-    return name, uid, score, flag, t1 - t0, t2 - t1
-
-
-def _map(calls, n_jobs, backend, progress):
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=len(calls), desc="detectors x series", disable=not progress)
-    out = []
-    if backend == "dask":
-        from dask.distributed import Client, as_completed, get_client
-
         try:
-            client = get_client()
-        except ValueError:
-            client = Client(processes=True, n_workers=max(1, n_jobs if n_jobs and n_jobs > 0 else 1))
-        for fut in as_completed([client.submit(_run, *c, pure=False) for c in calls]):
-            out.append(fut.result())
-            bar.update(1)
-    elif (n_jobs is None or n_jobs == 1) and backend in (None, "sequential"):
-        for c in calls:
-            out.append(_run(*c))
-            bar.update(1)
-    else:
-        import joblib
+            out.append(_check_series(uid, g))
+        except ValueError as exc:
+            if not isolate:
+                raise
+            invalid.append({"model": None, "unique_id": uid, "error": "ValueError", "message": str(exc),
+                            "traceback": ""})
+    if not out:
+        raise ValueError(f"no series can be evaluated: {invalid[0]['message']} (and {len(invalid) - 1} more)")
+    return out, invalid
 
-        gen = joblib.Parallel(n_jobs=n_jobs or 1, backend=backend or "loky", return_as="generator_unordered")(
-            joblib.delayed(_run)(*c) for c in calls)
-        for r in gen:
-            out.append(r)
-            bar.update(1)
-    bar.close()
+
+def _detect(det, y, n_train: int, timeout, isolate: bool) -> dict:
+    """One task: fit a clone of ``det`` on the head of ``y``, then score and flag all of ``y``.
+
+    Returns ``score``, ``flag``, ``fit_s``, ``predict_s``; with ``isolate`` a failure returns its description
+    (``error``, ``message``, ``traceback``) instead of raising.
+    """
+    try:
+        with time_limit(timeout):
+            est = clone(det)
+            t0 = time.perf_counter()
+            est.fit(pd.Series(y[:n_train]))
+            t1 = time.perf_counter()
+            score = np.asarray(est.decision_function(pd.Series(y)), dtype=float)
+            flag = np.asarray(est.predict(pd.Series(y)), dtype=np.int8)
+            t2 = time.perf_counter()
+    except (Exception, TaskTimeout) as exc:  # noqa: BLE001 - recorded with its series, or re-raised
+        if not isolate:
+            if isinstance(exc, TaskTimeout):
+                raise TimeoutError(str(exc)) from exc
+            raise
+        return describe_failure(exc)
+    return {"score": score, "flag": flag, "fit_s": t1 - t0, "predict_s": t2 - t1}
+
+
+def _tasks(dets: dict, series: list, train_fraction: float, timeout, isolate: bool) -> list[tuple]:
+    """``(detector name, unique_id, task)``: one task per detector and series."""
+    out = []
+    for name, det in dets.items():
+        for uid, _, y, _ in series:
+            n_train = max(int(probationary_length(len(y), train_fraction)), 2)
+            out.append((name, uid, Task(f"{name}|{uid!r}", _detect, (det, y, n_train, timeout, isolate))))
     return out
+
+
+def _build_result(dets, series, runs: dict, metrics, train_fraction, invalid, meta) -> DetectorResult:
+    """Detections, timings and failures from the finished tasks ``runs[(name, uid)]``.
+
+    A detector that failed on a series counts as silent there (no alarm, NaN score), as NAB counts a detector
+    that reports nothing; the failure is listed in ``errors`` and counted in the leaderboard's ``n_failed``.
+    """
+    frames, timings, errors = [], [], list(invalid)
+    for name in dets:
+        for uid, ds, y, lab in series:
+            r = runs[(name, uid)]
+            if "error" in r:
+                errors.append({"model": name, "unique_id": uid, **r})
+                r = {"score": np.full(len(y), np.nan), "flag": np.zeros(len(y), np.int8), "fit_s": 0.0,
+                     "predict_s": 0.0}
+            frames.append(pd.DataFrame({"unique_id": uid, "ds": ds, "y": y, "label": lab, "model": name,
+                                        "score": r["score"], "anomaly": r["flag"]}))
+            timings.append({"model": name, "unique_id": uid, "fit_s": r["fit_s"], "predict_s": r["predict_s"]})
+    return DetectorResult(pd.concat(frames, ignore_index=True), pd.DataFrame(timings), metrics, list(dets),
+                          train_fraction, errors=pd.DataFrame(errors, columns=ERROR_COLUMNS), meta=meta)
 
 
 def evaluate_detectors(detectors, data: pd.DataFrame, metrics=DEFAULT_METRICS, n_jobs: int = 1,
-                       progress: bool = True, backend: str | None = None, *, train_fraction: float = 0.15):
-    """Run detectors over labelled series and score their alarms.
+                       progress: bool = True, backend: str | None = None, checkpoint=None, on_error: str = "raise",
+                       timeout: float | None = None, *, train_fraction: float = 0.15):
+    """Run detectors over labelled series and score their alarms (on the backtest's task runner).
 
     Parameters
     ----------
@@ -131,7 +160,16 @@ def evaluate_detectors(detectors, data: pd.DataFrame, metrics=DEFAULT_METRICS, n
     progress : bool
         Show a tqdm bar.
     backend : {None, "loky", "dask"}
-        Where tasks run (``"dask"``: the open ``dask.distributed`` client, else a local one).
+        Where tasks run (``"dask"``: the open ``dask.distributed`` client, else a local cluster, closed after).
+    checkpoint : path, optional
+        Directory where each finished detector x series task is stored; a rerun with the same detectors, data
+        and settings recomputes nothing that is there.
+    on_error : {"raise", "record"}
+        ``"record"`` keeps going: a detector that fails on a series (or a series with invalid values) is listed
+        in ``errors`` and the detector counts as silent on that series.
+    timeout : float, optional
+        Seconds one detector may take to fit and score one series (SIGALRM, as in
+        :func:`~tsrnn.backtest.backtest`); past it the task fails with ``TimeoutError``.
     train_fraction : float
         Each detector is fitted on the first ``min(floor(f n), f 5000)`` rows of each series (NAB's probationary
         period for ``f = 0.15``); those rows are not scored by NAB.
@@ -140,23 +178,22 @@ def evaluate_detectors(detectors, data: pd.DataFrame, metrics=DEFAULT_METRICS, n
     -------
     DetectorResult
     """
+    isolate = check_on_error(on_error)
     dets = _detector_dict(detectors)
     metrics = tuple(metrics)
     unknown = set(metrics) - set(METRICS)
     if unknown:
         raise ValueError(f"unknown metric(s) {sorted(unknown)}; choose from {METRICS}")
-    series = _check_data(data)
-    calls = [(name, det, uid, y, train_fraction) for name, det in dets.items() for uid, _, y, _ in series]
-    runs = {(name, uid): r for name, uid, *r in _map(calls, n_jobs, backend, progress)}
-    frames, timings = [], []
-    for name in dets:
-        for uid, ds, y, lab in series:
-            score, flag, fit_s, pred_s = runs[(name, uid)]
-            frames.append(pd.DataFrame({"unique_id": uid, "ds": ds, "y": y, "label": lab, "model": name,
-                                        "score": score, "anomaly": flag}))
-            timings.append({"model": name, "unique_id": uid, "fit_s": fit_s, "predict_s": pred_s})
-    return DetectorResult(pd.concat(frames, ignore_index=True), pd.DataFrame(timings), metrics, list(dets),
-                          train_fraction)
+    series, invalid = _check_data(data, isolate)
+    planned = _tasks(dets, series, train_fraction, timeout, isolate)
+    settings = {"train_fraction": train_fraction, "timeout": timeout, "on_error": on_error}
+    run_key = fingerprint([a for uid, _, y, lab in series for a in (uid, y, lab)], dets, settings)
+    done, n_computed = run_tasks([t for *_, t in planned], n_jobs=n_jobs, backend=backend, progress=progress,
+                                 checkpoint=checkpoint, run_key=run_key, desc="detectors x series")
+    runs = {(name, uid): done[t.key] for name, uid, t in planned}
+    meta = {**settings, "n_tasks": len(planned), "n_computed": n_computed,
+            "n_from_checkpoint": len(planned) - n_computed, "n_jobs": n_jobs, "backend": backend}
+    return _build_result(dets, series, runs, metrics, train_fraction, invalid, meta)
 
 
 class DetectorResult:
@@ -171,14 +208,21 @@ class DetectorResult:
         series alone; NaN where it has no window).
     timings : pd.DataFrame
         ``model, unique_id, fit_s, predict_s``.
+    errors : pd.DataFrame
+        ``model, unique_id, error, message, traceback`` of what failed with ``on_error="record"`` (an empty
+        ``model``: the series itself was invalid and was not evaluated).
+    meta : dict
+        The run's settings and task counts (``n_tasks``, ``n_computed``, ``n_from_checkpoint``).
     """
 
-    def __init__(self, detections, timings, metrics, models, train_fraction=0.15):
+    def __init__(self, detections, timings, metrics, models, train_fraction=0.15, errors=None, meta=None):
         self.detections = detections
         self.timings = timings
         self.metrics = tuple(metrics)
         self.models = list(models)
         self.train_fraction = train_fraction
+        self.errors = errors if errors is not None else pd.DataFrame(columns=ERROR_COLUMNS)
+        self.meta = dict(meta or {})
         self._parts = self._compute_parts()
 
     def _groups(self):
@@ -197,7 +241,8 @@ class DetectorResult:
                 credit, n_true, good, n_pred = scoring._event_counts(lab, flag, 0.5)
                 r.update(ev_credit=credit, ev_true=n_true, ev_good=good, ev_pred=n_pred,
                          pt_tp=int(np.sum((lab == 1) & (flag == 1))), pt_pred=int(flag.sum()), pt_true=int(lab.sum()),
-                         auc_pr=scoring.auc_pr(lab, score), pa_f1=scoring.point_adjusted_f1(lab, flag))
+                         auc_pr=scoring.auc_pr(lab, score) if np.isfinite(score).all() else np.nan,
+                         pa_f1=scoring.point_adjusted_f1(lab, flag))
                 rows.append(r)
         return pd.DataFrame(rows)
 
@@ -231,7 +276,8 @@ class DetectorResult:
 
         NAB scores are normalised over all series together (as NAB does), precision and recall pool the counts of
         all series, AUC-PR is the mean over series with anomalies. ``rank`` is the mean rank of the model over
-        series on ``metric``; ``fit_s`` and ``predict_s`` are total seconds.
+        series on ``metric``; ``fit_s`` and ``predict_s`` are total seconds; ``n_failed`` counts the series the
+        detector failed on (``on_error="record"``). ``attrs["sort_metric"]`` names ``metric``.
         """
         if "pa_f1" in self.metrics:
             warnings.warn("pa_f1 (point-adjusted F1) inflates results: compare detectors on the NAB and event-wise "
@@ -244,19 +290,23 @@ class DetectorResult:
         table = table.reindex(index=self.models, columns=list(self.metrics))
         table.index.name = "model"
         wide = self.scores.query("metric == @metric").pivot_table(index="unique_id", columns="model", values="value")
-        table["rank"] = wide.rank(axis=1, ascending=False).mean().reindex(table.index)
-        t = self.timings.groupby("model")[["fit_s", "predict_s"]].sum()
-        table = table.join(t)
-        return table.sort_values(metric, ascending=False)
+        loss = pd.DataFrame(as_loss(metric, wide.to_numpy()), index=wide.index, columns=wide.columns)
+        table["rank"] = loss.rank(axis=1, ascending=True).mean().reindex(table.index)
+        table = table.join(self.timings.groupby("model")[["fit_s", "predict_s"]].sum())
+        failed = self.errors.groupby("model").size() if len(self.errors) else pd.Series(dtype=int)
+        table["n_failed"] = failed.reindex(table.index).fillna(0).astype(int)
+        table = table.iloc[np.argsort(as_loss(metric, table[metric].to_numpy()), kind="stable")]
+        table.attrs["sort_metric"] = metric
+        return table
 
     def to_markdown(self, metric: str | None = None, digits: int = 3) -> str:
         """The leaderboard as a Markdown table (plus the number of series and models)."""
-        lb = self.leaderboard(metric).round(digits)
-        head = "| model | " + " | ".join(lb.columns) + " |\n|---|" + "---|" * len(lb.columns) + "\n"
-        body = "".join(f"| {i} | " + " | ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in r) + " |\n"
-                       for i, r in zip(lb.index, lb.to_numpy()))
         n = self.detections["unique_id"].nunique()
-        return f"{len(self.models)} detectors on {n} series\n\n" + head + body
+        table = markdown_table(self.leaderboard(metric), digits=digits)
+        text = f"{len(self.models)} detectors on {n} series\n\n{table}"
+        if len(self.errors):
+            text += f"\n\n{len(self.errors)} failure(s): see `result.errors`."
+        return text + "\n"
 
     def __repr__(self) -> str:
         return f"DetectorResult(models={self.models}, series={self.detections['unique_id'].nunique()})"

@@ -21,22 +21,33 @@ def _client(n_workers: int):
         return Client(cluster), cluster
 
 
-def run_on_dask(calls, n_workers: int, progress_bar, on_done) -> None:
-    """Submit ``(task, fn, args)`` calls; call ``on_done(task, result)`` for each as it completes."""
+# scatter() would split these into one future per element, or they are too small to be worth it
+_PLAIN = (int, float, str, bytes, tuple, list, dict, type(None))
+
+
+def run_on_dask(tasks, n_workers: int, progress_bar, on_done) -> None:
+    """Submit each task's ``fn(*args)``; call ``on_done(task, result)`` for each as it completes.
+
+    An argument object shared by several tasks (an estimator, a panel) is scattered to the workers once.
+    A cluster started here is closed afterwards, the user's own client is left open.
+    """
+    from collections import Counter
+
     from distributed import as_completed
 
     client, cluster = _client(n_workers)
     try:
-        futures = {}
-        shared = {}
-        for task, fn, args in calls:
-            # the estimator and the panel are shared by many tasks: scatter each once
-            est, panel, *rest = args
-            for obj in (est, panel):
-                if id(obj) not in shared:
-                    shared[id(obj)] = client.scatter(obj, broadcast=True)
-            fut = client.submit(fn, shared[id(est)], shared[id(panel)], *rest, pure=False)
-            futures[fut] = task
+        uses = Counter(id(a) for t in tasks for a in t.args if not isinstance(a, _PLAIN))
+        shared, futures = {}, {}
+        for task in tasks:
+            args = []
+            for a in task.args:
+                if uses.get(id(a), 0) > 1:
+                    if id(a) not in shared:
+                        shared[id(a)] = client.scatter(a, broadcast=True)
+                    a = shared[id(a)]
+                args.append(a)
+            futures[client.submit(task.fn, *args, pure=False)] = task
         for fut in as_completed(futures):
             on_done(futures[fut], fut.result())
             progress_bar.update(1)

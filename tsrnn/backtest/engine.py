@@ -1,44 +1,43 @@
-"""The backtest engine: rolling-origin evaluation of many models on one series or a panel.
+"""The backtest: rolling-origin evaluation of many forecasters on one series or a panel.
 
-A backtest is split into *tasks* — one model on one chunk of series over one window (``refit=True``) or over all
-windows (``refit=False`` or every ``k``, where later windows only ``update`` the fitted model). Tasks run in this
-process, in joblib workers (``n_jobs``) or on a Dask cluster (``backend="dask"``); each finished task can be
-written to a ``checkpoint`` directory so that an interrupted run, started again with the same arguments, only
-computes what is missing. Global models (RNN, seq2seq, reduction) always see the whole panel in one chunk.
+A backtest is split into tasks for the shared runner (:mod:`tsrnn.backtest.runner`): one model on one chunk of
+series over one window (``refit=True``) or over all windows (``refit=False`` or every ``k``, where later windows
+only ``update`` the fitted model). Tasks run in this process, in joblib workers (``n_jobs``) or on a Dask cluster
+(``backend="dask"``); each finished task can be written to a ``checkpoint`` directory so that an interrupted run,
+started again with the same arguments, only computes what is missing. Global models (RNN, seq2seq, reduction)
+always see the whole panel in one chunk. :class:`~tsrnn.backtest.BacktestResult` builds the frames and scores.
+
+This module imports no model: OWA's Naive2 benchmark is one of the caller's ``models`` (``benchmark=``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import pickle
-import signal
-import tempfile
-import threading
+import dataclasses
 import time
-import traceback
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sklearn.base import clone
 
 from .._validation import Panel, SeriesData, check_horizon, check_levels, to_panel
 from ..base import BaseForecaster
 from ..metrics import METRICS
 from .result import BacktestResult
+from .runner import (
+    Task,
+    TaskTimeout,
+    check_on_error,
+    describe_failure,
+    fingerprint,
+    is_parallel,
+    n_workers_of,
+    run_tasks,
+    time_limit,
+)
 from .splitters import ExpandingWindow, SlidingWindow
 
 __all__ = ["backtest"]
-
-
-@dataclass(frozen=True)
-class _Task:
-    key: str
-    model: str
-    chunk: int
-    windows: tuple[int, ...]
 
 
 def _model_dict(models) -> dict[str, BaseForecaster]:
@@ -93,33 +92,8 @@ class _Options:
     fallback: BaseForecaster | None = None  # forecasts a series-window the model failed on
 
 
-class _TaskTimeout(BaseException):
-    """Raised by the alarm; a BaseException so that a model's own ``except Exception`` cannot swallow it."""
-
-
-@contextmanager
-def _time_limit(seconds):
-    """Raise ``_TaskTimeout`` after ``seconds`` (SIGALRM; only where signals work: the main thread on POSIX)."""
-    usable = (seconds is not None and hasattr(signal, "setitimer")
-              and threading.current_thread() is threading.main_thread())
-    if not usable:
-        yield
-        return
-
-    def handler(signum, frame):
-        raise _TaskTimeout(f"timed out after {seconds:g} s")
-
-    old = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, float(seconds))
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
 def _fit_predict_window(est, model, panel, idx, bounds, w, prev, opt: _Options):
-    with _time_limit(opt.timeout):
+    with time_limit(opt.timeout):
         t0 = time.perf_counter()
         if model is None or _refit_at(opt.refit, w):
             model = clone(est).fit(_slice(panel, idx, bounds, w, "train"))
@@ -136,6 +110,13 @@ def _fit_predict_window(est, model, panel, idx, bounds, w, prev, opt: _Options):
     return model, res, t1 - t0, t2 - t1
 
 
+def _window_record(w, idx, res, levels, fit_s, predict_s) -> dict:
+    mean = np.stack([np.asarray(r[0], dtype=float) for r in res])
+    iv = {lv: (np.stack([np.asarray(r[1][lv][0], dtype=float) for r in res]),
+               np.stack([np.asarray(r[1][lv][1], dtype=float) for r in res])) for lv in levels}
+    return {"window": w, "series": list(idx), "mean": mean, "iv": iv, "fit_s": fit_s, "predict_s": predict_s}
+
+
 def _run_task(est, panel: Panel, idx, bounds, windows, opt: _Options):
     """Fit/update and predict one model on the series ``idx`` for ``windows``.
 
@@ -148,39 +129,35 @@ def _run_task(est, panel: Panel, idx, bounds, windows, opt: _Options):
     for w in windows:
         try:
             model, res, fit_s, predict_s = _fit_predict_window(est, model, panel, idx, bounds, w, prev, opt)
-        except (Exception, _TaskTimeout) as exc:  # noqa: BLE001 - recorded with its series, or re-raised
+        except (Exception, TaskTimeout) as exc:  # noqa: BLE001 - recorded with its series, or re-raised
             if not opt.isolate:
-                if isinstance(exc, _TaskTimeout):
+                if isinstance(exc, TaskTimeout):
                     raise TimeoutError(str(exc)) from exc
                 raise
             model = None
-            if len(idx) > 1 and not est._is_global:
-                # find which series failed: run them one by one for this window
-                for i in idx:
-                    sub = _run_task(est, panel, [i], bounds, (w,), opt)
-                    out["windows"].extend(sub["windows"])
-                    out["errors"].extend(sub["errors"])
-                continue
-            used = None
-            if opt.fallback is not None:
-                sub = _run_task(opt.fallback, panel, idx, bounds, (w,), _Options(True, opt.h, opt.levels, True))
-                for rec in sub["windows"]:
-                    rec["fallback"] = True
-                out["windows"].extend(sub["windows"])
-                used = type(opt.fallback).__name__ if sub["windows"] else None
-            out["errors"].append({
-                "window": w, "series": list(idx),
-                "error": "TimeoutError" if isinstance(exc, _TaskTimeout) else type(exc).__name__,
-                "message": str(exc), "traceback": traceback.format_exc(limit=8), "fallback": used,
-            })
+            _record_failure(out, exc, est, panel, idx, bounds, w, opt)
             continue
         prev = {i: bounds[i][w][1] for i in idx}
-        mean = np.stack([np.asarray(r[0], dtype=float) for r in res])
-        iv = {lv: (np.stack([np.asarray(r[1][lv][0], dtype=float) for r in res]),
-                   np.stack([np.asarray(r[1][lv][1], dtype=float) for r in res])) for lv in opt.levels}
-        out["windows"].append({"window": w, "series": list(idx), "mean": mean, "iv": iv,
-                               "fit_s": fit_s, "predict_s": predict_s})
+        out["windows"].append(_window_record(w, idx, res, opt.levels, fit_s, predict_s))
     return out
+
+
+def _record_failure(out, exc, est, panel, idx, bounds, w, opt: _Options) -> None:
+    """A window failed (with ``on_error="record"``): name the failing series, or record it and use the fallback."""
+    if len(idx) > 1 and not est._is_global:
+        for i in idx:  # find which series failed: run them one by one for this window
+            sub = _run_task(est, panel, [i], bounds, (w,), opt)
+            out["windows"].extend(sub["windows"])
+            out["errors"].extend(sub["errors"])
+        return
+    used = None
+    if opt.fallback is not None:
+        sub = _run_task(opt.fallback, panel, idx, bounds, (w,), _Options(True, opt.h, opt.levels, True))
+        for rec in sub["windows"]:
+            rec["fallback"] = True
+        out["windows"].extend(sub["windows"])
+        used = type(opt.fallback).__name__ if sub["windows"] else None
+    out["errors"].append({"window": w, "series": list(idx), **describe_failure(exc), "fallback": used})
 
 
 def _run_chunk(est, panel: Panel, global_idx, bounds, windows, opt: _Options):
@@ -191,94 +168,163 @@ def _run_chunk(est, panel: Panel, global_idx, bounds, windows, opt: _Options):
     return out
 
 
-def _fingerprint(panel: Panel, models: dict, settings: dict) -> str:
-    h = hashlib.sha256()
-    for s in panel.series:
-        h.update(repr(s.uid).encode())
-        h.update(np.ascontiguousarray(s.y).tobytes())
-        h.update(np.ascontiguousarray(s.ds).tobytes())
-        if s.X is not None:
-            h.update(np.ascontiguousarray(s.X).tobytes())
-    for name, est in models.items():
-        h.update(f"{name}={type(est).__module__}.{type(est).__name__}{sorted(est.get_params(deep=False).items())!r}"
-                 .encode())
-    h.update(repr(sorted(settings.items())).encode())
-    return h.hexdigest()[:20]
-
-
-class _Checkpoint:
-    """Finished tasks as one pickle each, written atomically (temp file + rename)."""
-
-    def __init__(self, root, run_key: str):
-        self.dir = Path(root) / f"run-{run_key}"
-        self.dir.mkdir(parents=True, exist_ok=True)
-
-    def _path(self, key: str) -> Path:
-        return self.dir / f"{hashlib.sha1(key.encode()).hexdigest()[:16]}.pkl"
-
-    def load(self, key: str):
-        p = self._path(key)
-        if not p.exists():
-            return None
-        try:
-            with open(p, "rb") as f:
-                return pickle.load(f)  # noqa: S301 - our own files, written by this function
-        except Exception:  # noqa: BLE001 - a damaged file is recomputed, not trusted
-            return None
-
-    def save(self, key: str, value) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.dir, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self._path(key))
-
-
 def _chunks(n: int, n_chunks: int) -> list[list[int]]:
     n_chunks = max(1, min(n, n_chunks))
     return [list(a) for a in np.array_split(np.arange(n), n_chunks)]
 
 
-def _execute(calls, n_jobs: int, backend, progress_bar, on_done):
-    """Run ``calls`` (``(task, fn, args)``) and hand each result to ``on_done`` as it finishes."""
-    if not calls:
-        return
-    if backend == "dask":
-        from .dask import run_on_dask
+# ---------------------------------------------------------------------------------------------- checking the call
+def _splitter(h, n_windows, step, window, window_size):
+    if window == "expanding":
+        return ExpandingWindow(h, n_windows, step)
+    if window == "sliding":
+        if window_size is None:
+            raise ValueError("window='sliding' needs window_size")
+        return SlidingWindow(h, n_windows, step, window_size)
+    raise ValueError(f"window must be 'expanding' or 'sliding', got {window!r}")
 
-        run_on_dask(calls, n_jobs, progress_bar, on_done)
-        return
-    if n_jobs == 1 and backend in (None, "sequential"):
-        for task, fn, args in calls:
-            on_done(task, fn(*args))
-            progress_bar.update(1)
-        return
-    import joblib
 
-    gen = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered", backend=backend or "loky")(
-        joblib.delayed(_tagged)(task, fn, args) for task, fn, args in calls
+def _check_metrics(metrics) -> tuple:
+    metrics = tuple(metrics)
+    unknown = [m for m in metrics if m not in METRICS and m not in ("owa", "coverage")]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {unknown}; choose from {sorted(METRICS) + ['owa', 'coverage']}")
+    return metrics
+
+
+def _owa_benchmark(models: dict, metrics: tuple, benchmark: str | None) -> str | None:
+    """The name of the model OWA is relative to (M4's Naive2): ``benchmark``, else the one Naive2 in ``models``."""
+    if benchmark is not None:
+        if benchmark not in models:
+            raise ValueError(f"benchmark={benchmark!r} is not one of the models {list(models)}")
+        return benchmark
+    if "owa" not in metrics:
+        return None
+    found = [n for n, e in models.items() if type(e).__name__ == "Naive2"]
+    if len(found) == 1:
+        return found[0]
+    if "Naive2" in models:
+        return "Naive2"
+    raise ValueError(
+        "metrics 'owa' is relative to M4's Naive2 benchmark, and " +
+        ("none of the models is a Naive2: add one to models, e.g. models['Naive2'] = "
+         "tsrnn.models.Naive2(season_length=...)" if not found else f"several models are Naive2 ({found}): name one")
+        + ", or name the reference model with benchmark='<model name>'"
     )
-    for task, value in gen:
-        on_done(task, value)
-        progress_bar.update(1)
 
 
-def _tagged(task, fn, args):
-    return task, fn(*args)
+def _check_call(refit, on_error, fallback_model) -> bool:
+    isolate = check_on_error(on_error)
+    if not (isinstance(refit, bool) or (isinstance(refit, (int, np.integer)) and refit >= 1)):
+        raise ValueError(f"refit must be True, False or a positive integer, got {refit!r}")
+    if fallback_model is not None and not isinstance(fallback_model, BaseForecaster):
+        raise TypeError(f"fallback_model must be a tsrnn forecaster, got {type(fallback_model).__name__}")
+    if fallback_model is not None and not isolate:
+        raise ValueError("fallback_model needs on_error='record'")
+    return isolate
+
+
+# ---------------------------------------------------------------------------------------------- the panel
+def _valid_series(y, isolate: bool) -> tuple[Panel, list[dict]]:
+    """``to_panel(y)``; with ``isolate``, the series of a long frame that fail validation are set aside."""
+    try:
+        return to_panel(y), []
+    except (ValueError, TypeError):
+        if not (isolate and isinstance(y, pd.DataFrame) and "unique_id" in y.columns):
+            raise
+    bad, keep = [], []
+    for uid, g in y.groupby("unique_id", sort=False):
+        try:
+            to_panel(g)
+        except (ValueError, TypeError) as exc:
+            bad.append({"unique_id": uid, "error": type(exc).__name__, "message": str(exc)})
+        else:
+            keep.append(uid)
+    if not keep:
+        raise ValueError(f"no series can be backtested: {bad[0]['message']} (and {len(bad) - 1} more)")
+    return to_panel(y[y["unique_id"].isin(keep)]), bad
+
+
+def _prepare_panel(y, splitter, min_train: int, isolate: bool) -> tuple[Panel, list[dict]]:
+    """The validated panel of the series long enough for every window, and the series set aside (with why)."""
+    panel, bad = _valid_series(y, isolate)
+    need = splitter.min_length(min_train)
+    keep = []
+    for s in panel.series:
+        if len(s) >= need:
+            keep.append(s)
+            continue
+        msg = (f"series {s.uid!r}: has {len(s)} observations, too short for {splitter.n_windows} window(s) of "
+               f"h={splitter.h} with step={splitter.step}: needs at least {need}")
+        if not isolate:
+            raise ValueError(msg)
+        bad.append({"unique_id": s.uid, "error": "ValueError", "message": msg})
+    if not keep:
+        raise ValueError(f"no series can be backtested: {bad[0]['message']} (and {len(bad) - 1} more)")
+    return (panel if len(keep) == len(panel.series) else panel.replace(keep)), bad
+
+
+def _exog_views(models: dict, panel: Panel) -> tuple[dict[str, Panel], dict[str, list]]:
+    """The panel each model sees: models that take no exogenous regressors get it without them (and are listed)."""
+    if not panel.exog_names:
+        return {n: panel for n in models}, {}
+    bare = dataclasses.replace(panel, series=[SeriesData(s.uid, s.ds, s.y, None) for s in panel.series],
+                               exog_names=[])
+    views, ignored = {}, {}
+    for name, est in models.items():
+        takes_x = bool(getattr(est, "_supports_exog", False))
+        views[name] = panel if takes_x else bare
+        if not takes_x:
+            ignored[name] = list(panel.exog_names)
+    return views, ignored
+
+
+# ---------------------------------------------------------------------------------------------- tasks
+def _plan(models, views, bounds, opt: _Options, n_windows: int, n_jobs, backend, checkpoint) -> list[tuple]:
+    """``(model name, task)``: one task per model x chunk x window group; each carries only its chunk's series."""
+    n_series = len(bounds)
+    n_workers = n_workers_of(n_jobs)
+    parallel = is_parallel(n_jobs, backend)
+    local_chunks = _chunks(n_series, 4 * n_workers if parallel else (1 if checkpoint is None else -(-n_series // 500)))
+    all_windows = [tuple(range(n_windows))]
+    per_window = [(w,) for w in range(n_windows)] if opt.refit is True else all_windows
+    tasks, sub_panels = [], {}
+    for name, est in models.items():
+        chunks = [list(range(n_series))] if est._is_global else local_chunks
+        # many chunks already keep the workers busy: one task per chunk ships its series once, not per window
+        groups = all_windows if parallel and len(chunks) >= 2 * n_workers else per_window
+        panel = views[name]
+        for ci, idx in enumerate(chunks):
+            key = (id(panel), tuple(idx) if len(idx) < n_series else ())
+            if key not in sub_panels:
+                sub_panels[key] = (panel if not key[1] else panel.replace([panel.series[i] for i in idx]),
+                                   bounds if not key[1] else [bounds[i] for i in idx])
+            sub, sub_bounds = sub_panels[key]
+            for ws in groups:
+                tasks.append((name, Task(f"{name}|{ci}/{len(chunks)}|{ws}", _run_chunk,
+                                         (est, sub, idx, sub_bounds, ws, opt))))
+    return tasks
+
+
+def _run_key(panel: Panel, models: dict, settings: dict) -> str:
+    arrays = []
+    for s in panel.series:
+        arrays += [s.uid, s.y, s.ds] + ([] if s.X is None else [s.X])
+    return fingerprint(arrays, models, settings)
 
 
 def backtest(models, y, h: int, n_windows: int = 3, step: int | None = None, window: str = "expanding",
              window_size: int | None = None, refit=True, metrics=("mae", "rmse", "smape", "mase"),
              season_length: int = 1, level=None, n_jobs: int = 1, backend: str | None = None,
              progress: bool = True, checkpoint=None, on_error: str = "raise", timeout: float | None = None,
-             fallback_model: BaseForecaster | None = None) -> BacktestResult:
+             fallback_model: BaseForecaster | None = None, benchmark: str | None = None) -> BacktestResult:
     """Rolling-origin backtest of ``models`` on ``y``.
 
     Parameters
     ----------
     models : dict ``{name: forecaster}`` or list of forecasters (named by class)
     y : pd.Series, 1-D array or long DataFrame ``unique_id, ds, y`` (+ exogenous columns)
+        Exogenous columns go to the models that take them; the others ignore them (``meta["ignored_exog"]``).
     h : int
         Forecast horizon of every window.
     n_windows : int
@@ -292,13 +338,13 @@ def backtest(models, y, h: int, n_windows: int = 3, step: int | None = None, win
         ``True`` fits every window; ``False`` fits the first and ``update``\\ s the rest; ``k`` refits every
         ``k`` windows.
     metrics : sequence of str
-        Any of ``mae, rmse, mape, smape, mase`` (per series and window) and ``owa`` (M4's, relative to
-        ``Naive2``, in the leaderboard; a Naive2 is added when no model is one). With ``level``, the interval
-        coverage of each level is scored as ``coverage-<level>``.
+        Any of ``mae, rmse, mape, smape, mase`` (per series and window) and ``owa`` (M4's, relative to the
+        ``benchmark`` model, in the leaderboard). With ``level``, the interval coverage of each level is scored as
+        ``coverage-<level>``.
     season_length : int
-        Seasonal period for MASE's scale (and the added Naive2).
+        Seasonal period for MASE's scale.
     level : list of float, optional
-        Interval levels to forecast and score.
+        Interval levels (percent) to forecast and score.
     n_jobs : int
         Worker processes (joblib) or Dask workers for a local cluster.
     backend : {None, "loky", "dask"}
@@ -307,7 +353,9 @@ def backtest(models, y, h: int, n_windows: int = 3, step: int | None = None, win
     checkpoint : path, optional
         Directory where each finished task is stored; a rerun with the same arguments skips them.
     on_error : {"raise", "record"}
-        ``"record"`` keeps going and lists each failure (model, series, cutoff, message) in ``errors``.
+        ``"record"`` keeps going and lists each failure (model, series, cutoff, message) in ``errors``; a series
+        that cannot be backtested at all (too short for the windows, NaN or non-numeric values) is listed there
+        with an empty ``model`` and the other series are scored.
     timeout : float, optional
         Seconds one model may take to fit and predict one window of one chunk; past it the window counts as a
         failure (``TimeoutError``). Enforced with SIGALRM in the process that runs the task (local and joblib
@@ -315,100 +363,41 @@ def backtest(models, y, h: int, n_windows: int = 3, step: int | None = None, win
     fallback_model : forecaster, optional
         With ``on_error="record"``, forecasts each series-window a model failed on (as statsforecast's
         ``fallback_model``); ``errors`` says where it was used (column ``fallback``).
+    benchmark : str, optional
+        Name of the model in ``models`` that OWA is relative to (M4 uses ``Naive2``); by default the model that
+        is a ``tsrnn.models.Naive2``. With ``"owa"`` in ``metrics`` and no such model, a ``ValueError`` says
+        what to add.
 
     Returns
     -------
     BacktestResult
     """
-    from tqdm.auto import tqdm
-
     h = check_horizon(h)
     levels = check_levels(level)
     models = _model_dict(models)
-    if on_error not in ("raise", "record"):
-        raise ValueError(f"on_error must be 'raise' or 'record', got {on_error!r}")
-    if not (isinstance(refit, bool) or (isinstance(refit, (int, np.integer)) and refit >= 1)):
-        raise ValueError(f"refit must be True, False or a positive integer, got {refit!r}")
-    metrics = tuple(metrics)
-    unknown = [m for m in metrics if m not in METRICS and m not in ("owa", "coverage")]
-    if unknown:
-        raise ValueError(f"unknown metric(s) {unknown}; choose from {sorted(METRICS) + ['owa', 'coverage']}")
-    if "owa" in metrics:
-        from ..models.baselines import Naive2
-
-        if not any(isinstance(e, Naive2) for e in models.values()):
-            models["Naive2"] = Naive2(season_length=season_length)
-    if window == "expanding":
-        splitter = ExpandingWindow(h, n_windows, step)
-    elif window == "sliding":
-        if window_size is None:
-            raise ValueError("window='sliding' needs window_size")
-        splitter = SlidingWindow(h, n_windows, step, window_size)
-    else:
-        raise ValueError(f"window must be 'expanding' or 'sliding', got {window!r}")
-    if fallback_model is not None and not isinstance(fallback_model, BaseForecaster):
-        raise TypeError(f"fallback_model must be a tsrnn forecaster, got {type(fallback_model).__name__}")
-    if fallback_model is not None and on_error != "record":
-        raise ValueError("fallback_model needs on_error='record'")
-    opt = _Options(refit, h, tuple(levels), on_error == "record", timeout, fallback_model)
-    panel = to_panel(y)
-    need = splitter.min_length(max(2, season_length + 1 if "mase" in metrics else 2))
-    for s in panel.series:
-        if len(s) < need:
-            raise ValueError(
-                f"series {s.uid!r}: has {len(s)} observations, too short for {n_windows} window(s) of h={h} "
-                f"with step={splitter.step}: needs at least {need}"
-            )
+    isolate = _check_call(refit, on_error, fallback_model)
+    metrics = _check_metrics(metrics)
+    bench = _owa_benchmark(models, metrics, benchmark)
+    splitter = _splitter(h, n_windows, step, window, window_size)
+    opt = _Options(refit, h, tuple(levels), isolate, timeout, fallback_model)
+    panel, invalid = _prepare_panel(y, splitter, max(2, season_length + 1 if "mase" in metrics else 2), isolate)
     bounds = [splitter.bounds(len(s)) for s in panel.series]
-    n_series = len(panel.series)
-
-    # tasks
-    n_workers = n_jobs if n_jobs and n_jobs > 0 else (os.cpu_count() or 1)
-    parallel = n_workers > 1 or backend not in (None, "sequential")
-    local_chunks = _chunks(n_series, 4 * n_workers if parallel else (1 if checkpoint is None else -(-n_series // 500)))
-    all_windows = [tuple(range(n_windows))]
-    per_window = [(w,) for w in range(n_windows)] if refit is True else all_windows
-    tasks: list[tuple[_Task, list[int]]] = []
-    for name, est in models.items():
-        chunks = [list(range(n_series))] if est._is_global else local_chunks
-        # many chunks already keep the workers busy: one task per chunk ships its series once, not per window
-        groups = all_windows if parallel and len(chunks) >= 2 * n_workers else per_window
-        for ci, idx in enumerate(chunks):
-            for ws in groups:
-                tasks.append((_Task(f"{name}|{ci}/{len(chunks)}|{ws}", name, ci, ws), idx))
-
     settings = dict(h=h, n_windows=n_windows, step=splitter.step, window=window, window_size=window_size,
                     refit=refit, levels=tuple(levels), timeout=timeout,
                     fallback=None if fallback_model is None else repr(fallback_model))
-    ckpt = _Checkpoint(checkpoint, _fingerprint(panel, models, settings)) if checkpoint is not None else None
-    done: dict[_Task, dict] = {}
-    calls = []
-    sub_panels: dict[tuple, tuple] = {}  # each worker gets only its chunk's series
-    for task, idx in tasks:
-        cached = ckpt.load(task.key) if ckpt else None
-        if cached is not None:
-            done[task] = cached
-            continue
-        key = tuple(idx) if len(idx) < n_series else ()
-        if key not in sub_panels:
-            sub_panels[key] = (panel if not key else panel.replace([panel.series[i] for i in idx]),
-                               bounds if not key else [bounds[i] for i in idx])
-        sub, sub_bounds = sub_panels[key]
-        calls.append((task, _run_chunk, (models[task.model], sub, idx, sub_bounds, task.windows, opt)))
+    finished, meta = _run(models, panel, bounds, opt, settings, n_jobs, backend, progress, checkpoint)
+    return BacktestResult.from_tasks(panel, bounds, h, models, levels, metrics, season_length, finished,
+                                     {**meta, "benchmark": bench}, invalid=invalid)
 
-    def on_done(task, value):
-        done[task] = value
-        if ckpt is not None:
-            ckpt.save(task.key, value)
 
-    bar = tqdm(total=len(calls), desc="backtest", unit="task", disable=not progress, leave=False)
-    try:
-        _execute(calls, n_workers, backend, bar, on_done)
-    finally:
-        bar.close()
-    return BacktestResult.from_tasks(
-        panel, bounds, h, models, levels, metrics, season_length, done,
-        meta={**settings, "model_params": {n: e.get_params(deep=False) for n, e in models.items()},
-              "n_tasks": len(tasks), "n_computed": len(calls), "n_from_checkpoint": len(tasks) - len(calls),
-              "n_jobs": n_jobs, "backend": backend or ("loky" if parallel else "sequential")},
-    )
+def _run(models, panel, bounds, opt: _Options, settings: dict, n_jobs, backend, progress, checkpoint):
+    """Plan and run the tasks: ``[(model name, task value)]`` and the run's metadata."""
+    views, ignored = _exog_views(models, panel)
+    tasks = _plan(models, views, bounds, opt, settings["n_windows"], n_jobs, backend, checkpoint)
+    done, n_computed = run_tasks([t for _, t in tasks], n_jobs=n_jobs, backend=backend, progress=progress,
+                                 checkpoint=checkpoint, run_key=_run_key(panel, models, settings), desc="backtest")
+    meta = {**settings, "model_params": {n: e.get_params(deep=False) for n, e in models.items()},
+            "n_tasks": len(tasks), "n_computed": n_computed, "n_from_checkpoint": len(tasks) - n_computed,
+            "n_jobs": n_jobs, "backend": backend or ("loky" if is_parallel(n_jobs, backend) else "sequential"),
+            "ignored_exog": ignored}
+    return [(name, done[t.key]) for name, t in tasks], meta
