@@ -9,8 +9,8 @@ Procedures
   fitted on the first ``min(floor(0.15 n), 750)`` rows of each series (NAB's probationary period), scores the whole
   series online and raises its own alarms (``predict``: its label-free threshold and cooldown). No label is seen.
 * **NAB's (swept)**: the same scores (``decision_function``), one threshold per detector swept over the labels of
-  the whole corpus to its best NAB score (``tsrnn.anomaly.scoring.nab_best_threshold``, no cooldown), per
-  profile, as NAB's scoreboard was made. In-sample: comparable with NAB's published figures, not with the above.
+  the whole corpus to its best NAB score (the leaderboard's ``nab_swept_*`` columns:
+  ``tsrnn.anomaly.scoring.nab_best_threshold``, no cooldown), per profile, as NAB's scoreboard was made. In-sample: comparable with NAB's published figures, not with the above.
 
 Also: the same detectors on seeded synthetic series with injected anomalies (a check of generality on data that
 nothing was chosen on), and cost per row in CPU seconds on one series.
@@ -44,7 +44,6 @@ from tsrnn.anomaly import (
     WaveletDetector,
     evaluate_detectors,
 )
-from tsrnn.anomaly.scoring import nab_best_threshold
 from tsrnn.datasets import load_nab
 from tsrnn.suites.anomaly import load_injected
 
@@ -72,15 +71,6 @@ def detectors() -> dict:
     }
 
 
-def swept(det: pd.DataFrame) -> pd.DataFrame:
-    """NAB's procedure: per detector and profile, the best corpus-wide threshold on its score (no cooldown)."""
-    rows = {}
-    for model, g in det.groupby("model", sort=False):  # g: unique_id, ds, y, label, score in data's row order
-        rows[model] = {f"swept_{m}": nab_best_threshold(g, g["score"].to_numpy(), prof)[1]
-                       for m, prof in PROFILES.items()}
-    return pd.DataFrame(rows).T
-
-
 def cpu_per_row(dets: dict, y: np.ndarray) -> pd.Series:
     """CPU (process) milliseconds per row: fit on the probationary rows, then one ``decision_function`` pass."""
     out = {}
@@ -100,14 +90,17 @@ def md_table(df: pd.DataFrame, digits=1) -> str:
                           for i, r in zip(df.index, df.to_numpy()))
 
 
-def evaluate(data: pd.DataFrame, progress: bool) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+def evaluate(data: pd.DataFrame, progress: bool, checkpoint=None) -> tuple[pd.DataFrame, pd.DataFrame, float]:
     t0 = time.perf_counter()
-    res = evaluate_detectors(detectors(), data, n_jobs=1, progress=progress)
+    res = evaluate_detectors(detectors(), data, n_jobs=1, progress=progress, on_error="record", checkpoint=checkpoint)
     wall = time.perf_counter() - t0
+    if len(res.errors):
+        print(res.errors[["model", "unique_id", "message"]].to_string(), file=sys.stderr)
     lb = res.leaderboard()
-    own = lb[list(PROFILES) + ["event_precision", "event_recall", "event_f1", "auc_pr", "rank"]]
-    own = own.rename(columns={m: f"own_{m}" for m in PROFILES})
-    table = own.join(swept(res.detections))
+    cols = list(PROFILES) + [f"nab_swept_{p}" for p in PROFILES.values()]
+    table = lb[cols + ["event_precision", "event_recall", "event_f1", "auc_pr", "rank", "n_failed"]]
+    table = table.rename(columns={**{m: f"own_{m}" for m in PROFILES},
+                                  **{f"nab_swept_{p}": f"swept_{m}" for m, p in PROFILES.items()}})
     per = res.scores.query("metric == 'nab_standard'").pivot(index="unique_id", columns="model", values="value")
     return table, per[list(table.index)], wall
 
@@ -115,6 +108,7 @@ def evaluate(data: pd.DataFrame, progress: bool) -> tuple[pd.DataFrame, pd.DataF
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--checkpoint", default=None, help="directory for finished detector x series tasks")
     args = ap.parse_args()
     if not os.environ.get("TSRNN_DATA_MIRROR"):
         print("set TSRNN_DATA_MIRROR to the data mirror (laid out as ../shared/datasets)", file=sys.stderr)
@@ -123,7 +117,7 @@ def main() -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # 38 of NAB's 58 series are not in the shared mirror
         data = load_nab()
-    table, per, wall = evaluate(data, not args.quiet)
+    table, per, wall = evaluate(data, not args.quiet, args.checkpoint)
     taxi = data.loc[data["unique_id"] == "realKnownCause/nyc_taxi", "y"].to_numpy(dtype=float)
     table = table.join(cpu_per_row(detectors(), taxi))
     table.index.name = "detector"

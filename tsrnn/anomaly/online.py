@@ -17,6 +17,7 @@ thresholds and cooldown as in :mod:`tsrnn.anomaly.detectors`.
 
 from __future__ import annotations
 
+import copy
 import logging
 import warnings
 
@@ -199,13 +200,25 @@ class OnlineHMMDetector(_OnlineDetector):
     def _surprise(self, raw: np.ndarray) -> np.ndarray:
         return np.maximum(raw, 0.0)  # a density above 1 is no surprise at all
 
-    def _refit(self, model, z: np.ndarray):
+    def _new_model(self):
         from hmmlearn.hmm import GaussianHMM
 
-        if model is None:
-            seed = None if self.random_state is None else int(np.random.RandomState(self.random_state).randint(2**31))
-            model = GaussianHMM(self.n_states, covariance_type="diag", n_iter=self.n_iter, random_state=seed,
-                                min_covar=1e-3)
+        seed = None if self.random_state is None else int(np.random.RandomState(self.random_state).randint(2**31))
+        return GaussianHMM(self.n_states, covariance_type="diag", n_iter=self.n_iter, random_state=seed,
+                           min_covar=1e-3)
+
+    def _flat_model(self, z: np.ndarray):
+        """Every state the buffer's normal (used when EM cannot start, e.g. on a constant buffer)."""
+        k, model = self.n_states, self._new_model()
+        model.n_features = 1
+        model.startprob_ = np.full(k, 1.0 / k)
+        model.transmat_ = np.full((k, k), 1.0 / k)
+        model.means_ = np.full((k, 1), float(np.mean(z)))
+        model.covars_ = np.full((k, 1), max(float(np.var(z)), 1e-3))
+        return model
+
+    def _em(self, model, z: np.ndarray):
+        """``(model, state distribution at the end of z)`` after EM, or ``None`` where EM broke down."""
         log = logging.getLogger("hmmlearn")
         level = log.level
         log.setLevel(logging.ERROR)  # EM on a short, flat buffer: hmmlearn's convergence chatter (restored below)
@@ -214,8 +227,22 @@ class OnlineHMMDetector(_OnlineDetector):
                 warnings.simplefilter("ignore")
                 model.fit(z[:, None])
                 post = model.predict_proba(z[:, None])[-1]
+        except ValueError:
+            return None
         finally:
             log.setLevel(level)
+        params = (model.startprob_, model.transmat_, model.means_, model.covars_, post)
+        return (model, post) if all(np.isfinite(a).all() for a in params) else None
+
+    def _refit(self, model, z: np.ndarray):
+        """Re-estimate on the buffer ``z`` from ``model`` (a fresh one when None); keep the last good model when EM
+        breaks down (a constant buffer, a collapsed state)."""
+        fitted = self._em(copy.deepcopy(model) if model is not None else self._new_model(), z)
+        if fitted is None:
+            model = model if model is not None else self._flat_model(z)
+            post = model.predict_proba(z[:, None])[-1]
+        else:
+            model, post = fitted
         model.init_params = ""  # later refits start from these parameters
         return model, post
 
