@@ -73,9 +73,10 @@ class OnlineRNNDetector(_OnlineDetector):
     cell : {"gru", "lstm"}, default "gru"
     hidden_size : int, default 16
     lags : int, default 32
-    buffer : int, default 1000
+    buffer : int, default 500
     update_every : int, default 100
-    epochs : int, default 2
+    epochs : int, default 1
+        Passes over the buffer at each update (warm start: each row is seen in ``buffer / update_every`` updates).
     lr : float, default 0.005
     batch_size : int, default 64
     likelihood, threshold, contamination, cooldown
@@ -85,8 +86,8 @@ class OnlineRNNDetector(_OnlineDetector):
     random_state : int or None
     """
 
-    def __init__(self, cell: str = "gru", hidden_size: int = 16, lags: int = 32, buffer: int = 1000,
-                 update_every: int = 100, epochs: int = 2, lr: float = 0.005, batch_size: int = 64,
+    def __init__(self, cell: str = "gru", hidden_size: int = 16, lags: int = 32, buffer: int = 500,
+                 update_every: int = 100, epochs: int = 1, lr: float = 0.005, batch_size: int = 64,
                  likelihood: bool = True, threshold="auto", contamination: float = 1e-5, cooldown: int = 100,
                  n_threads: int = 1, random_state=None):
         self.cell = cell
