@@ -28,7 +28,8 @@ def daily(values) -> pd.Series:
 @pytest.fixture(scope="module")
 def fitted():
     y = daily(regimes(1500, seed=0))
-    return HMMDetector(n_states=2, random_state=0).fit(y), y
+    return HMMDetector(n_states=2, likelihood=False, threshold="quantile", contamination=0.01, cooldown=0,
+                       random_state=0).fit(y), y
 
 
 def test_scores_are_hmmlearn_predictive_loglik(fitted):
@@ -66,7 +67,8 @@ def test_finds_injected_spikes_but_not_regime_switches():
     train, test = daily(y[:1000]), y[1000:].copy()
     spikes = np.array([150, 420, 610, 880])
     test[spikes] += np.array([9.0, -8.0, 10.0, -9.0])
-    det = HMMDetector(n_states=2, contamination=0.005, random_state=0).fit(train)
+    det = HMMDetector(n_states=2, likelihood=False, threshold="quantile", contamination=0.005, cooldown=0,
+                      random_state=0).fit(train)
     s = det.decision_function(daily(test)).to_numpy()
     top = np.sort(np.argsort(s)[-4:])
     np.testing.assert_array_equal(top, spikes)
@@ -77,7 +79,7 @@ def test_finds_injected_spikes_but_not_regime_switches():
 @pytest.mark.parametrize("on,m", [("differences", 1), ("returns", 1), ("differences", 7)])
 def test_differences_first_stamps_score_zero(on, m):
     y = daily(regimes(300, seed=2))
-    det = HMMDetector(n_states=2, on=on, season_length=m, random_state=0).fit(y)
+    det = HMMDetector(n_states=2, on=on, season_length=m, likelihood=False, random_state=0).fit(y)
     s = det.decision_function(y).to_numpy()
     assert (s[:m] == 0.0).all() and (s[m:] != 0).all() and np.isfinite(s).all() and len(s) == 300
     np.testing.assert_allclose(-s[m:], det.forecaster_._log_predictive(det.forecaster_.panel_.series[0]))

@@ -98,23 +98,88 @@ def test_make_threshold_and_detector_integration(rng):
         assert det.thresholder_.threshold_ == det.threshold_
 
 
-def test_likelihood_z_matches_a_loop_and_anomaly_likelihood_wraps_any_detector(rng):
-    from tsrnn.anomaly.thresholds import AnomalyLikelihood, likelihood_z
+def _nupic_loop(scores, averaging, history, learning, estimation, reestimate):
+    """NuPIC's AnomalyLikelihood procedure, record by record (the reference the vectorised version must equal)."""
+    from collections import deque
+    from math import erfc, sqrt
 
-    s = rng.exponential(size=400)
-    z = likelihood_z(s, short=5, long=50, min_periods=20)
-    for t in range(400):
-        past = s[max(0, t - 5 - 50 + 1):max(0, t - 5 + 1)]
-        if len(past) < 20:
-            assert z[t] == 0.0, t
-            continue
-        want = (s[max(0, t - 4):t + 1].mean() - past.mean()) / past.std(ddof=1)
-        assert z[t] == pytest.approx(max(want, 0.0)), t
-    # a level that persists stops alarming: the raw z-score stays high, the likelihood fades
+    hist, dist, out, prev = deque(maxlen=history), None, [], None
+
+    def tail(x, mu, sd):
+        x = 2 * mu - x if x < mu else x
+        return 0.5 * erfc((x - mu) / sd / sqrt(2))
+
+    def movavg(vals):
+        return [np.mean(vals[max(0, i - averaging + 1):i + 1]) for i in range(len(vals))]
+
+    for t, s in enumerate(scores):
+        if t < learning + estimation:
+            out.append(0.5)
+        else:
+            if dist is None or t % reestimate == 0:
+                skip = min(t, max(0, learning - max(0, t - history)))
+                agg = movavg(list(hist))
+                if len(agg) <= skip:
+                    dist = (0.5, 1e3)
+                else:
+                    a = np.array(agg[skip:])
+                    dist = (max(a.mean(), 0.03), np.sqrt(max(a.var(), 0.0003)))
+                prev = tail(agg[-1], *dist)
+            m = np.mean((list(hist) + [s])[-averaging:])
+            q = tail(m, *dist)
+            filt = 1 - 0.999 if (q <= 1e-5 and prev <= 1e-5) else q
+            out.append(1 - filt)
+            prev = q
+        hist.append(s)
+    return np.array(out)
+
+
+def test_numenta_likelihood_equals_nupics_procedure(rng):
+    from tsrnn.anomaly.likelihood import numenta_likelihood
+
+    s = np.abs(rng.normal(0, 0.1, 700))
+    s[400:405] = 1.0  # a burst: red once, then yellow (the filter), then back
+    s[550] = 0.8
+    kw = {"averaging": 5, "history": 120, "learning": 30, "estimation": 20, "reestimate": 25}
+    got = numenta_likelihood(s, **kw)
+    np.testing.assert_allclose(got, _nupic_loop(s, **kw), rtol=0, atol=1e-12)
+    assert (got[:50] == 0.5).all() and got[400] > 0.99999 and got[401] == pytest.approx(0.999)
+    # NuPIC's defaults on a long stream
+    s = rng.exponential(0.05, 1500)
+    s[1200] = 3.0
+    np.testing.assert_allclose(numenta_likelihood(s), _nupic_loop(s, 10, 8640, 288, 100, 100), atol=1e-12)
+
+
+def test_numenta_likelihood_hand_case():
+    from tsrnn.anomaly.likelihood import numenta_likelihood
+
+    # constant 0.1 then 1.0: the averages before t=6 are all 0.1 -> mean 0.1, variance floored at 0.0003;
+    # at t=6 the average of the last 2 scores is 0.55, z = 0.45 / sqrt(0.0003), L = 1 - Q(z)
+    s = np.array([0.1] * 6 + [1.0, 0.1])
+    got = numenta_likelihood(s, averaging=2, history=100, learning=1, estimation=5, reestimate=100)
+    z = 0.45 / np.sqrt(0.0003)
+    assert got[5] == pytest.approx(1 - stats.norm.sf(0.0 / np.sqrt(0.0003)))  # average 0.1 = mean: L = 0.5
+    assert got[6] == pytest.approx(1 - stats.norm.sf(z), abs=1e-15) and got[6] > 1 - 1e-12
+    assert got[7] == pytest.approx(0.999)  # still red after a red row: NuPIC's filter lowers it to yellow
+    assert (got[:5] == 0.5).all()
+
+
+def test_anomaly_likelihood_wraps_any_detector_and_fades_on_a_persistent_level(rng):
+    from tsrnn.anomaly.likelihood import numenta_likelihood
+    from tsrnn.anomaly.thresholds import AnomalyLikelihood
+
     y = rng.normal(size=3000)
     y[2000:] += 8 * rng.normal(size=1000) ** 2
-    raw = RollingZScore(window=50).fit(y[:1000])
-    lik = AnomalyLikelihood(RollingZScore(window=50), long=500, threshold="pot", contamination=1e-3).fit(y[:1000])
+    raw = RollingZScore(window=50, likelihood=False).fit(y[:1000])
+    lik = AnomalyLikelihood(RollingZScore(window=50), history=500).fit(y[:1000])
     sl = lik.decision_function(y).to_numpy()
-    assert sl[2000:2020].max() > 5 and np.median(sl[2600:]) < np.median(raw.decision_function(y).to_numpy()[2600:])
+    want = numenta_likelihood(raw.decision_function(y).to_numpy() ** 2, history=500)
+    np.testing.assert_allclose(sl, want)
+    assert sl[2000:2020].max() > 0.99999 and ((sl >= 0) & (sl <= 1)).all()
     np.testing.assert_allclose(lik.decision_function(y[:2100]).to_numpy(), sl[:2100])
+    assert lik.threshold_ == pytest.approx(1 - 1e-5)
+    flags = lik.predict(y).to_numpy()
+    assert flags[2000:2020].any() and flags.sum() <= 10
+    # the detector's own likelihood output is the same wrapper
+    np.testing.assert_allclose(RollingZScore(window=50).fit(y[:1000]).decision_function(y).to_numpy(),
+                               numenta_likelihood(raw.decision_function(y).to_numpy() ** 2))

@@ -8,6 +8,11 @@ _NAMES = {
     "WaveletDetector": "detectors",
     "AutoencoderDetector": "autoencoder",
     "HMMDetector": "hmm",
+    "OnlineRNNDetector": "online",
+    "OnlineHMMDetector": "online",
+    "OnlineKNNDetector": "online",
+    "AnomalyLikelihood": "thresholds",
+    "EnsembleDetector": "ensemble",
     "evaluate_detectors": "evaluate",
     "nab_score": "scoring",
 }

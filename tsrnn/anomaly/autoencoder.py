@@ -66,8 +66,9 @@ class AutoencoderDetector(TrainingParams, ThresholdMixin, BaseDetector):
         LSTM state size.
     max_windows : int, default 1000
         At most this many training windows (evenly spaced) are used.
-    threshold, contamination, cooldown
-        See :class:`tsrnn.anomaly.RollingZScore`.
+    likelihood, threshold, contamination, cooldown
+        See :class:`tsrnn.anomaly.RollingZScore` (by default the score is Numenta's anomaly likelihood of the
+        reconstruction error, in ``[0, 1]``).
     {training_parameters}
 
     Attributes
@@ -80,9 +81,10 @@ class AutoencoderDetector(TrainingParams, ThresholdMixin, BaseDetector):
     window: int = 32
     hidden_size: int = 16
     max_windows: int = 1000
-    threshold: object = "quantile"
-    contamination: float = 0.01
-    cooldown: int = 0
+    likelihood: bool = True
+    threshold: object = "auto"
+    contamination: float = 1e-5
+    cooldown: int = 100
     max_epochs: int = field(default=10, kw_only=True)
     lr: float = field(default=1e-2, kw_only=True)
     random_state: int | np.random.RandomState | None = field(default=0, kw_only=True)
@@ -147,7 +149,7 @@ class AutoencoderDetector(TrainingParams, ThresholdMixin, BaseDetector):
         out[self.window_ - 1:] = np.concatenate(errs)
         return out
 
-    def _score_series(self, s):
+    def _raw_series(self, s):
         return np.nan_to_num(self.reconstruction_errors(s.y), nan=0.0)
 
 

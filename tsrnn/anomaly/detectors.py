@@ -1,9 +1,13 @@
 """Streaming anomaly detectors: rolling z-score, forecast residuals, wavelet energy (layer 3).
 
 Every score at stamp ``t`` is computed from ``y_0 .. y_t`` only (no look-ahead), so appending data never changes a
-past score. Stamps with too little history score 0. The threshold is kept apart from the score (see
-:mod:`tsrnn.anomaly.thresholds`): ``threshold`` picks the strategy, ``contamination`` the alarm rate,
-``cooldown`` the number of stamps muted after an alarm.
+past score. Stamps with too little history have raw score 0. By default (``likelihood=True``) ``decision_function``
+returns Numenta's anomaly likelihood of the squared raw z-score (:mod:`tsrnn.anomaly.likelihood`, in ``[0, 1]``);
+``likelihood=False`` gives the raw z-score. The threshold is kept apart from the score (see
+:mod:`tsrnn.anomaly.thresholds`): ``threshold`` picks the strategy (``"auto"``: ``1 - contamination`` on the
+likelihood, peaks-over-threshold on raw scores), ``contamination`` the false-alarm probability per row,
+``cooldown`` the number of stamps muted after an alarm. Irregular (jittered, gappy) stamps are accepted: rows are
+scored in order.
 """
 
 from __future__ import annotations
@@ -53,6 +57,9 @@ class _StreamDetector(ThresholdMixin, BaseDetector):
     def _min_length(self) -> int:
         return 1
 
+    def _surprise(self, raw: np.ndarray) -> np.ndarray:
+        return raw**2  # the squared z-score: twice the Gaussian surprise, up to a constant
+
 
 class RollingZScore(_StreamDetector):
     """Baseline: distance of each value from the mean of the previous ``window`` values, in standard deviations.
@@ -65,22 +72,26 @@ class RollingZScore(_StreamDetector):
         Number of past values ``w``.
     min_periods : int, optional
         Past values needed before scoring (default ``max(2, window // 2)``).
-    threshold : {"quantile", "rolling", "pot", "spot"} or threshold object
-    contamination : float
-        Alarm rate (false-alarm probability for POT).
-    cooldown : int
+    likelihood : bool, default True
+        Score with Numenta's anomaly likelihood of ``score_t ** 2`` (in ``[0, 1]``) instead of the raw z-score.
+    threshold : {"auto", "quantile", "rolling", "pot", "spot"} or threshold object
+        ``"auto"``: ``1 - contamination`` on the likelihood (NuPIC's red zone), POT on raw scores.
+    contamination : float, default 1e-5
+        False-alarm probability per row (alarm rate for the quantile thresholds).
+    cooldown : int, default 100
         Stamps muted after an alarm.
     """
 
-    def __init__(self, window: int = 100, min_periods: int | None = None, threshold="quantile",
-                 contamination: float = 0.01, cooldown: int = 0):
+    def __init__(self, window: int = 100, min_periods: int | None = None, likelihood: bool = True,
+                 threshold="auto", contamination: float = 1e-5, cooldown: int = 100):
         self.window = window
         self.min_periods = min_periods
+        self.likelihood = likelihood
         self.threshold = threshold
         self.contamination = contamination
         self.cooldown = cooldown
 
-    def _score_series(self, s):
+    def _raw_series(self, s):
         w = _check_int(self.window, "window", 2, "RollingZScore")
         mp = max(2, w // 2) if self.min_periods is None else _check_int(self.min_periods, "min_periods", 2,
                                                                          "RollingZScore")
@@ -103,15 +114,16 @@ class ResidualDetector(_StreamDetector):
         Values used to fit the forecaster (earlier stamps score 0).
     window : int
         Past errors the standardisation uses.
-    threshold, contamination, cooldown
+    likelihood, threshold, contamination, cooldown
         See :class:`RollingZScore`.
     """
 
-    def __init__(self, forecaster=None, init_length: int = 200, window: int = 200, threshold="quantile",
-                 contamination: float = 0.01, cooldown: int = 0):
+    def __init__(self, forecaster=None, init_length: int = 50, window: int = 200, likelihood: bool = True,
+                 threshold="auto", contamination: float = 1e-5, cooldown: int = 100):
         self.forecaster = forecaster
         self.init_length = init_length
         self.window = window
+        self.likelihood = likelihood
         self.threshold = threshold
         self.contamination = contamination
         self.cooldown = cooldown
@@ -145,7 +157,7 @@ class ResidualDetector(_StreamDetector):
             state = f._update_series(state, y[:t + 1], None, 1)
         return pred
 
-    def _score_series(self, s):
+    def _raw_series(self, s):
         w = _check_int(self.window, "window", 4, "ResidualDetector")
         err = s.y - self.one_step_forecasts(s.y)
         start = int(np.argmax(np.isfinite(err))) if np.isfinite(err).any() else len(err)
@@ -173,16 +185,17 @@ class WaveletDetector(_StreamDetector):
         Window length ``w`` (a multiple of ``2**level`` is natural).
     baseline : int
         Past energies used to standardise.
-    threshold, contamination, cooldown
+    likelihood, threshold, contamination, cooldown
         See :class:`RollingZScore`.
     """
 
-    def __init__(self, wavelet: str = "haar", level: int = 2, window: int = 16, baseline: int = 500,
-                 threshold="quantile", contamination: float = 0.01, cooldown: int = 0):
+    def __init__(self, wavelet: str = "haar", level: int = 2, window: int = 16, baseline: int = 200,
+                 likelihood: bool = True, threshold="auto", contamination: float = 1e-5, cooldown: int = 100):
         self.wavelet = wavelet
         self.level = level
         self.window = window
         self.baseline = baseline
+        self.likelihood = likelihood
         self.threshold = threshold
         self.contamination = contamination
         self.cooldown = cooldown
@@ -203,7 +216,7 @@ class WaveletDetector(_StreamDetector):
         out[w - 1:] = sum(np.sum(d**2, axis=1) for d in coeffs[1:])
         return out
 
-    def _score_series(self, s):
+    def _raw_series(self, s):
         b = _check_int(self.baseline, "baseline", 4, "WaveletDetector")
         e = self.energies(s.y)
         loge = np.log(e + 1e-12)  # a fixed floor: any data-dependent one would look ahead
@@ -212,3 +225,7 @@ class WaveletDetector(_StreamDetector):
         if start < len(e):
             z[start:] = past_zscore(loge[start:], b, max(4, b // 4), robust=True)
         return z
+
+    @classmethod
+    def _test_params(cls) -> dict:
+        return {"baseline": 40}

@@ -6,6 +6,15 @@ are scored against the ``label`` column with the NAB score (three profiles, norm
 event-wise and point-wise precision / recall / F1 (pooled over the corpus) and AUC-PR (mean over series with
 anomalies). The leaderboard follows the backtest's report format: one row per model, one column per metric,
 ``rank``, ``fit_s``, ``predict_s``.
+
+Two evaluation procedures, side by side in the leaderboard:
+
+* **label-free** (``nab_standard``, ``nab_reward_low_FP``, ``nab_reward_low_FN`` and the other metrics): each
+  detector's own alarms (``predict``: its label-free threshold and cooldown); no label is seen;
+* **NAB's** (``nab_swept_standard``, ``nab_swept_reward_low_FP``, ``nab_swept_reward_low_FN``): one threshold per
+  detector and profile on its scores (``decision_function``), swept over the labels of the whole corpus to the
+  best NAB score (:func:`~tsrnn.anomaly.scoring.nab_best_threshold`, no cooldown), as NAB's scoreboard was made;
+  in-sample, comparable with NAB's published figures, not with the label-free ones.
 """
 
 from __future__ import annotations
@@ -298,12 +307,28 @@ class DetectorResult:
         wide = self.scores.query("metric == @metric").pivot_table(index="unique_id", columns="model", values="value")
         loss = pd.DataFrame(as_loss(metric, wide.to_numpy()), index=wide.index, columns=wide.columns)
         table["rank"] = loss.rank(axis=1, ascending=True).mean().reindex(table.index)
+        table = table.join(self.swept())
         table = table.join(self.timings.groupby("model")[["fit_s", "predict_s"]].sum())
         failed = self.errors.groupby("model").size() if len(self.errors) else pd.Series(dtype=int)
         table["n_failed"] = failed.reindex(table.index).fillna(0).astype(int)
         table = table.iloc[np.argsort(as_loss(metric, table[metric].to_numpy()), kind="stable")]
         table.attrs["sort_metric"] = metric
         return table
+
+    def swept(self) -> pd.DataFrame:
+        """NAB's procedure: per detector and NAB profile, the score of the one corpus-wide threshold on its scores
+        that the labels favour most (``nab_swept_<profile>`` columns; a failed series counts as silent)."""
+        if getattr(self, "_swept", None) is None:
+            rows = {}
+            for model, g in self.detections.groupby("model", sort=False):
+                score = g["score"].to_numpy(dtype=float)
+                low = np.nanmin(score) - 1.0 if np.isfinite(score).any() else 0.0
+                score = np.where(np.isfinite(score), score, low)
+                rows[model] = {f"nab_swept_{m[4:]}": scoring.nab_best_threshold(
+                    g, score, prof, probation=self.train_fraction)[1] for m, prof in _PROFILE_OF.items()
+                    if m in self.metrics}
+            self._swept = pd.DataFrame(rows).T.reindex(self.models)
+        return self._swept
 
     def to_markdown(self, metric: str | None = None, digits: int = 3) -> str:
         """The leaderboard as a Markdown table (plus the number of series and models)."""

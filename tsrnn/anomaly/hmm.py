@@ -8,7 +8,8 @@ With the HMM of :class:`tsrnn.models.HMMForecaster` fitted on the training serie
 the negative one-step predictive log density (in the units of the observations). It is computed by the
 forward recursion, which only ever looks backwards: appending future data never changes a past score. A value
 that is unlikely under every state the chain could be in is anomalous; a regime change that the transition
-matrix makes plausible is not.
+matrix makes plausible is not. By default (``likelihood=True``) ``decision_function`` returns Numenta's anomaly
+likelihood of that score (clipped at 0), in ``[0, 1]``; alarms and cooldown as in :mod:`tsrnn.anomaly.detectors`.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import numpy as np
 from .._validation import Panel, SeriesData
 from ..base import BaseDetector
 from ..models.hmm import HMMForecaster
+from .thresholds import ThresholdMixin
 
 __all__ = ["HMMDetector"]
 
 
-class HMMDetector(BaseDetector):
+class HMMDetector(ThresholdMixin, BaseDetector):
     """Negative one-step predictive log-likelihood of an HMM as the anomaly score.
 
     Parameters
@@ -41,8 +43,8 @@ class HMMDetector(BaseDetector):
         Standardise each training series on its own (default) or all together. A series not seen in ``fit`` is
         scored with the pooled training scale (never with statistics of its own future).
     n_init : int, default 2
-    contamination : float, default 0.01
-        Share of training stamps above ``threshold_``.
+    likelihood, threshold, contamination, cooldown
+        See :class:`~tsrnn.anomaly.RollingZScore`.
     random_state : int, RandomState or None
 
     Attributes
@@ -54,7 +56,8 @@ class HMMDetector(BaseDetector):
 
     def __init__(self, n_states="auto", emission: str = "gaussian", on: str = "levels", season_length: int = 1,
                  covariance_type: str = "diag", n_mix: int = 2, scale: str = "series", n_init: int = 2,
-                 contamination: float = 0.01, random_state=None):
+                 likelihood: bool = True, threshold="auto", contamination: float = 1e-5, cooldown: int = 100,
+                 random_state=None):
         self.n_states = n_states
         self.emission = emission
         self.on = on
@@ -63,7 +66,10 @@ class HMMDetector(BaseDetector):
         self.n_mix = n_mix
         self.scale = scale
         self.n_init = n_init
+        self.likelihood = likelihood
+        self.threshold = threshold
         self.contamination = contamination
+        self.cooldown = cooldown
         self.random_state = random_state
 
     def _min_length(self) -> int:
@@ -75,12 +81,13 @@ class HMMDetector(BaseDetector):
                              n_mix=self.n_mix, scale=self.scale, n_init=self.n_init, random_state=self.random_state)
 
     def _fit(self, panel: Panel) -> None:
-        if not 0 <= self.contamination < 1:
-            raise ValueError(f"HMMDetector: contamination must be in [0, 1), got {self.contamination!r}")
         est = self._hmm()
         est._fit_validated(panel)
         self.forecaster_ = est
 
-    def _score_series(self, s: SeriesData) -> np.ndarray:
+    def _raw_series(self, s: SeriesData) -> np.ndarray:
         neg = -self.forecaster_._log_predictive(s)
         return np.r_[np.zeros(len(s) - len(neg)), neg]
+
+    def _surprise(self, raw: np.ndarray) -> np.ndarray:
+        return np.maximum(raw, 0.0)  # a density above 1 is no surprise at all

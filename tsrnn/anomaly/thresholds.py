@@ -27,9 +27,11 @@ from scipy import stats
 from sklearn.base import BaseEstimator, clone
 
 from ..base import BaseDetector
+from .likelihood import numenta_likelihood
 
-__all__ = ["QuantileThreshold", "RollingQuantileThreshold", "POTThreshold", "ThresholdMixin", "Thresholded",
-           "AnomalyLikelihood", "likelihood_z", "make_threshold", "apply_cooldown", "gpd_threshold"]
+__all__ = ["QuantileThreshold", "RollingQuantileThreshold", "POTThreshold", "FixedThreshold", "ThresholdMixin",
+           "Thresholded", "AnomalyLikelihood", "make_threshold", "apply_cooldown", "gpd_threshold", "positional",
+           "raw_scores"]
 
 
 def _check_rate(c, name="contamination") -> float:
@@ -178,39 +180,144 @@ class POTThreshold(QuantileThreshold):
         return out
 
 
-def make_threshold(threshold, contamination: float):
-    """A fresh threshold object from a name (``"quantile"``, ``"rolling"``, ``"pot"``, ``"spot"``) or a clone of
-    the object given; ``contamination`` is the alarm rate (the risk ``q`` for POT)."""
+class FixedThreshold(QuantileThreshold):
+    """A threshold given in advance (``value``), e.g. NuPIC's red zone ``0.99999`` on an anomaly likelihood."""
+
+    def __init__(self, value: float = 0.99999):
+        self.value = value
+
+    def fit(self, scores):
+        self.threshold_ = float(self.value)
+        return self
+
+
+def make_threshold(threshold, contamination: float, *, likelihood: bool = False):
+    """A fresh threshold object from a name (``"auto"``, ``"quantile"``, ``"rolling"``, ``"pot"``, ``"spot"``) or a
+    clone of the object given; ``contamination`` is the alarm rate (the risk ``q`` for POT).
+
+    ``"auto"`` is ``1 - contamination`` fixed when the scores are anomaly likelihoods (a likelihood is one minus a
+    tail probability, so this is the false-alarm probability per row), else POT at risk ``contamination``.
+    """
     if isinstance(threshold, QuantileThreshold):
         return clone(threshold)
+    if threshold == "auto":
+        c = _check_rate(contamination)
+        return FixedThreshold(1.0 - c) if likelihood else POTThreshold(risk=c)
     if threshold in (None, "quantile"):
         return QuantileThreshold(contamination)
     if threshold == "rolling":
         return RollingQuantileThreshold(contamination)
     if threshold in ("pot", "spot"):
         return POTThreshold(risk=contamination, dynamic=threshold == "spot")
-    raise ValueError(f"threshold must be 'quantile', 'rolling', 'pot', 'spot' or a threshold object, got {threshold!r}")
+    raise ValueError("threshold must be 'auto', 'quantile', 'rolling', 'pot', 'spot' or a threshold object, "
+                     f"got {threshold!r}")
+
+
+def _irregular(ds: pd.DatetimeIndex) -> bool:
+    return len(ds) > 2 and pd.infer_freq(ds) is None
+
+
+def positional(y):
+    """``(y', restore)``: rows are scored in order, so a series (or panel) whose DatetimeIndex is irregular (jitter,
+    gaps) is replaced by row positions, and ``restore(out)`` puts the original stamps back on the output."""
+    if isinstance(y, pd.Series) and isinstance(y.index, pd.DatetimeIndex) and _irregular(y.index):
+        if not (y.index.is_monotonic_increasing and y.index.is_unique):
+            raise ValueError(f"series {y.name!r}: time stamps must be increasing and unique "
+                             f"(first stamps {list(y.index[:3].astype(str))})")
+        return y.set_axis(pd.RangeIndex(len(y))), lambda out: out.set_axis(y.index)
+    if not (isinstance(y, pd.DataFrame) and {"unique_id", "ds"} <= set(y.columns)
+            and pd.api.types.is_datetime64_any_dtype(y["ds"])):
+        return y, lambda out: out
+    groups = y.groupby("unique_id", sort=False)["ds"]
+    if not any(_irregular(pd.DatetimeIndex(g)) for _, g in groups):
+        return y, lambda out: out
+    bad = [u for u, g in groups if not (g.is_monotonic_increasing and g.is_unique)]
+    if bad:
+        raise ValueError(f"series {bad[0]!r}: time stamps must be increasing and unique")
+    pos = groups.cumcount()
+    keys = pd.DataFrame({"unique_id": y["unique_id"].to_numpy(), "ds": pos.to_numpy(), "_ds": y["ds"].to_numpy()})
+
+    def restore(out):
+        back = out.merge(keys, on=["unique_id", "ds"], how="left")
+        return back.assign(ds=back.pop("_ds"))[list(out.columns)]
+
+    return y.assign(ds=pos.to_numpy()), restore
 
 
 class ThresholdMixin:
-    """Threshold strategies and a cooldown for :class:`~tsrnn.base.BaseDetector` subclasses.
+    """Scores, thresholds and a cooldown for :class:`~tsrnn.base.BaseDetector` subclasses.
 
-    The detector's ``threshold``, ``contamination`` and ``cooldown`` parameters choose the strategy; the fitted
-    object is ``thresholder_`` and ``threshold_`` its fixed (initial) value.
+    A subclass implements ``_raw_series(s)`` (its raw score, higher is more anomalous) and may override
+    ``_surprise(raw)`` (what the anomaly likelihood reads; default the raw score). With ``likelihood=True`` the
+    score (``decision_function``) is Numenta's anomaly likelihood of it (:func:`tsrnn.anomaly.likelihood.
+    numenta_likelihood`, in ``[0, 1]``), else the raw score. The detector's ``threshold``, ``contamination`` and
+    ``cooldown`` choose the alarms (:func:`make_threshold`); the fitted object is ``thresholder_`` and
+    ``threshold_`` its fixed (initial) value. Rows are scored in order: irregular stamps are accepted
+    (:func:`positional`). ``fit`` refuses training rows that leave fewer than ``_min_scored`` rows with a positive
+    raw score (too short for the detector's warm-up): no threshold is ever fitted on warm-up zeros.
     """
 
+    _min_scored = 10
+
+    def _raw_series(self, s) -> np.ndarray:
+        if type(self)._score_series is not ThresholdMixin._score_series:
+            return self._score_series(s)  # a detector that defines its score directly (its score is its raw score)
+        raise NotImplementedError(f"{type(self).__name__} implements neither _raw_series nor _score_series")
+
+    def _surprise(self, raw: np.ndarray) -> np.ndarray:
+        return raw
+
+    def _likelihood_params(self) -> dict:
+        return {}
+
+    def _score_series(self, s) -> np.ndarray:
+        raw = np.nan_to_num(np.asarray(self._raw_series(s), dtype=float), nan=0.0, posinf=np.finfo(float).max)
+        if getattr(self, "likelihood", False):
+            return numenta_likelihood(self._surprise(raw), **self._likelihood_params())
+        return raw
+
+    def _check_warmup(self) -> None:
+        raw = np.concatenate([np.asarray(self._raw_series(s), dtype=float) for s in self.panel_.series])
+        n_pos = int(np.sum(np.nan_to_num(raw) != 0))
+        if n_pos < self._min_scored:
+            raise ValueError(
+                f"{type(self).__name__}: the {len(raw)} training rows leave {n_pos} scored rows after the "
+                f"detector's warm-up (need >= {self._min_scored}): too short for its settings; pass a longer "
+                "training series or shorten the detector's windows")
+
     def _set_threshold(self, scores: np.ndarray) -> float:
-        th = make_threshold(getattr(self, "threshold", "quantile"), getattr(self, "contamination", 0.01))
+        self._check_warmup()
+        th = make_threshold(getattr(self, "threshold", "auto"), getattr(self, "contamination", 1e-5),
+                            likelihood=bool(getattr(self, "likelihood", False)))
         self.thresholder_ = th.fit(scores)
         return float(self.thresholder_.threshold_)
 
     def _flags(self, s) -> np.ndarray:
         return apply_cooldown(self.thresholder_.flags(self._finite_scores(s)), getattr(self, "cooldown", 0))
 
+    def fit(self, y, X=None):
+        y, _ = positional(y)
+        return super().fit(y, X)
+
+    def decision_function(self, y):
+        """Anomaly score per stamp (higher is more anomalous); same layout as ``y``."""
+        self._check_fitted()
+        y, restore = positional(y)
+        return restore(self._per_stamp(y, self._finite_scores, "score"))
+
     def predict(self, y):
         """1 where the score exceeds the threshold in force (after the cooldown), else 0; same layout as ``y``."""
         self._check_fitted()
-        return self._per_stamp(y, self._flags, "anomaly")
+        y, restore = positional(y)
+        return restore(self._per_stamp(y, self._flags, "anomaly"))
+
+
+def raw_scores(detector, s) -> np.ndarray:
+    """A fitted detector's raw score of one series (what the likelihood reads), for any detector."""
+    if isinstance(detector, ThresholdMixin):
+        raw = np.nan_to_num(np.asarray(detector._raw_series(s), dtype=float), nan=0.0, posinf=np.finfo(float).max)
+        return detector._surprise(raw)
+    return detector._finite_scores(s)
 
 
 class Thresholded(ThresholdMixin, BaseDetector):
@@ -218,13 +325,16 @@ class Thresholded(ThresholdMixin, BaseDetector):
 
     Parameters
     ----------
-    detector : BaseDetector
-        Cloned and fitted in ``fit``; only its scores are used (its own threshold is ignored).
+    detector : BaseDetector, optional
+        Cloned and fitted in ``fit``; only its raw scores are used (its own threshold is ignored). Default
+        :class:`tsrnn.anomaly.RollingZScore`.
     threshold, contamination, cooldown
         As in :class:`tsrnn.anomaly.RollingZScore`.
     """
 
-    def __init__(self, detector=None, threshold="quantile", contamination: float = 0.01, cooldown: int = 0):
+    likelihood = False
+
+    def __init__(self, detector=None, threshold="pot", contamination: float = 1e-3, cooldown: int = 100):
         self.detector = detector
         self.threshold = threshold
         self.contamination = contamination
@@ -235,54 +345,54 @@ class Thresholded(ThresholdMixin, BaseDetector):
 
     def _fit(self, panel) -> None:
         if self.detector is None:
-            raise ValueError("Thresholded: pass the detector whose scores are thresholded")
-        self.detector_ = clone(self.detector)
+            from .detectors import RollingZScore
+
+            self.detector_ = RollingZScore(likelihood=False)
+        else:
+            self.detector_ = clone(self.detector)
         self.detector_.panel_ = panel
         self.detector_._fit(panel)
 
-    def _score_series(self, s) -> np.ndarray:
-        return self.detector_._finite_scores(s)
-
-
-def likelihood_z(scores, short: int = 10, long: int = 1000, min_periods: int = 200) -> np.ndarray:
-    """Numenta's anomaly likelihood (Ahmad et al. 2017) as a z-score, computed causally.
-
-    ``z_t = max(0, (mean(s_{t-k+1} .. s_t) - mu_t) / sd_t)`` where ``mu_t, sd_t`` are the mean and standard deviation
-    of the ``long`` raw scores before the short window (``s_{t-k-L+1} .. s_{t-k}``); 0 until ``min_periods`` of them
-    exist. Numenta's likelihood ``1 - Q(z)`` is a monotone function of it, so thresholds rank stamps the same way.
-    """
-    s = pd.Series(np.asarray(scores, dtype=float))
-    recent = s.rolling(short, min_periods=1).mean()
-    past = s.rolling(long, min_periods=min_periods)
-    mu, sd = past.mean().shift(short), past.std().shift(short)
-    z = (recent - mu) / np.maximum(sd, 1e-8 * (1 + mu.abs()))
-    return np.maximum(z.fillna(0.0).to_numpy(), 0.0)
+    def _raw_series(self, s) -> np.ndarray:
+        return raw_scores(self.detector_, s)
 
 
 class AnomalyLikelihood(Thresholded):
-    """A detector's raw score turned into Numenta's anomaly likelihood (:func:`likelihood_z`), then thresholded.
+    """Numenta's anomaly likelihood of any detector's raw score, as a composable wrapper.
 
-    A score that stays high (a regime the detector has not learned) stops being alarming once it is the norm of the
-    last ``long`` stamps; a short burst above the recent distribution is what alarms.
+    The score is ``L_t`` of :func:`tsrnn.anomaly.likelihood.numenta_likelihood` on the wrapped detector's raw score
+    (its ``_surprise`` for tsrnn's detectors: the squared z-score for z-score detectors), in ``[0, 1]``. A score that
+    stays high (a regime the detector has not learned) stops being alarming once it is the norm of the history; a
+    short burst above the recent distribution is what alarms. The defaults are NuPIC's.
 
     Parameters
     ----------
-    detector : BaseDetector
-    short, long, min_periods : int
-        See :func:`likelihood_z`.
-    threshold, contamination, cooldown
-        As in :class:`tsrnn.anomaly.RollingZScore`.
+    detector : BaseDetector, optional
+        Default :class:`tsrnn.anomaly.RollingZScore`.
+    averaging, history, learning, estimation, reestimate : int
+        See :func:`~tsrnn.anomaly.likelihood.numenta_likelihood`.
+    threshold : default "auto"
+        ``1 - contamination`` on the likelihood (NuPIC's red zone ``0.99999`` by default).
+    contamination : float, default 1e-5
+    cooldown : int, default 100
+        Rows muted after an alarm (NuPIC's estimation and re-estimation period: the likelihood's own time scale).
     """
 
-    def __init__(self, detector=None, short: int = 10, long: int = 1000, min_periods: int = 200,
-                 threshold="quantile", contamination: float = 0.01, cooldown: int = 0):
+    likelihood = True
+
+    def __init__(self, detector=None, averaging: int = 10, history: int = 8640, learning: int = 288,
+                 estimation: int = 100, reestimate: int = 100, threshold="auto", contamination: float = 1e-5,
+                 cooldown: int = 100):
         self.detector = detector
-        self.short = short
-        self.long = long
-        self.min_periods = min_periods
+        self.averaging = averaging
+        self.history = history
+        self.learning = learning
+        self.estimation = estimation
+        self.reestimate = reestimate
         self.threshold = threshold
         self.contamination = contamination
         self.cooldown = cooldown
 
-    def _score_series(self, s) -> np.ndarray:
-        return likelihood_z(self.detector_._finite_scores(s), self.short, self.long, self.min_periods)
+    def _likelihood_params(self) -> dict:
+        return {"averaging": self.averaging, "history": self.history, "learning": self.learning,
+                "estimation": self.estimation, "reestimate": self.reestimate}
