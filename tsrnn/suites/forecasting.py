@@ -26,7 +26,8 @@ __all__ = ["SUITES", "FORECAST_SUITES", "ForecastSuite", "QUICK_CLASSIFIERS", "q
 # Small networks for the suites that must run in minutes on 2 CPU cores: a few hundred windows per epoch.
 _NN_SMALL = dict(hidden_size=16, max_epochs=10, window=28, batch_size=128, random_state=0)
 #: The quick suite's detectors (names of :data:`tsrnn.suites.anomaly.DETECTORS`) and classifiers.
-QUICK_DETECTORS = ("RollingZScore", "ResidualDetector", "HMMDetector", "WaveletDetector", "AutoencoderDetector")
+QUICK_DETECTORS = ("RollingZScore", "ResidualDetector", "HMMDetector", "WaveletDetector", "AutoencoderDetector",
+                   "OnlineKNNDetector")
 QUICK_CLASSIFIERS = ("RNNClassifier(gru)", "Wavelet+LogReg")
 
 
