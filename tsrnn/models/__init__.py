@@ -19,6 +19,8 @@ _NAMES = {
     "ReductionForecaster": "reduction",
     "RNNForecaster": "rnn",
     "Seq2SeqForecaster": "seq2seq",
+    "ESRNNForecaster": "esrnn",
+    "EnsembleForecaster": "ensemble",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _NAMES)

@@ -1,0 +1,463 @@
+r"""ESRNNForecaster: the exponential-smoothing + recurrent-network hybrid of Smyl (2020), the M4 winner.
+
+Per series ``i`` (local, learned): a level smoothing coefficient ``alpha_i``, one smoothing coefficient
+``gamma_ik`` per seasonality ``m_k`` (one or two, e.g. 24 and 168 for hourly data) and the initial seasonal
+factors. Multiplicative Holt-Winters without trend (two seasonalities ``s``, ``u``):
+
+.. math::
+    l_t = \alpha \frac{y_t}{s_t u_t} + (1 - \alpha) l_{t-1}, \quad
+    s_{t+m_1} = \gamma_1 \frac{y_t}{l_t u_t} + (1 - \gamma_1) s_t, \quad
+    u_{t+m_2} = \gamma_2 \frac{y_t}{l_t s_t} + (1 - \gamma_2) u_t.
+
+Global (shared by all series): a stack of dilated LSTM blocks with residual connections between blocks
+(:class:`tsrnn.nn.RNN` layers; dilation ``d`` means the state at ``t`` comes from ``t - d``) and a ``tanh`` adapter
+and linear output. At every step ``t`` it reads the deseasonalised, level-normalised, log window
+``x_{t-w+1..t} = log(y / (l_t s u))`` and outputs quantiles of ``log(y_{t+j} / (l_t s_{t+j} u_{t+j}))`` for
+``j = 1..H``. The seasonal factors of the output steps are those known at ``t`` (``s_{t+1+(j-1) mod m}``), so
+training sees exactly what forecasting sees. Both parts are trained together, end to end, by the pinball loss
+of the quantiles plus a penalty on the wiggliness of the log level (the mean squared change of its
+differences, Smyl's level-variability penalty). The forecast is ``exp(quantile) * l_T * seasonal factors``;
+the median is the point forecast and the other quantiles give the intervals.
+
+Ensembling: ``n_models`` networks from different seeds and, for each, the weights after each of the last
+``n_snapshots`` epochs; the members' quantiles are averaged (in log space).
+
+References: S. Smyl, "A hybrid method of exponential smoothing and recurrent neural networks for time series
+forecasting", International Journal of Forecasting 36 (2020) 75-85.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from scipy import stats
+from torch import nn
+
+from ..base import BaseForecaster
+from ..features import detect_seasonality
+from ..nn.recurrent import RNN
+from ..nn.training import fit_module, seed_from, seeded, torch_threads
+
+__all__ = ["ESRNNForecaster", "ESRNNModule", "holt_winters"]
+
+_QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)
+
+
+# ----------------------------------------------------------------------------------------------- pure functions
+def holt_winters(y, mask, alpha, gammas, init_seasons):
+    r"""Multiplicative Holt-Winters level and seasonal factors, vectorised over series (torch, differentiable).
+
+    Parameters
+    ----------
+    y : Tensor ``(B, T)``, positive; series left-aligned, padded on the right.
+    mask : Tensor ``(B, T)`` bool, True where ``y`` is observed (padding keeps the state unchanged).
+    alpha : Tensor ``(B,)`` in (0, 1); gammas : list of ``(B,)`` in (0, 1), one per seasonality.
+    init_seasons : list of Tensors ``(B, m_k)``, the positive seasonal factors of the first ``m_k`` steps.
+
+    Returns
+    -------
+    level : ``(B, T)`` the level after each step; seasons : list of ``(B, T + m_k)``: factor ``k`` of every step,
+    the last ``m_k`` being those of the ``m_k`` steps after ``T - 1`` (known at ``T - 1``).
+    """
+    T = y.shape[1]
+    seas = [list(s.unbind(1)) for s in init_seasons]
+    level = y[:, 0] / _product([s[0] for s in seas], y[:, 0])
+    levels = []
+    for t in range(T):
+        f = [s[t] for s in seas]
+        if t > 0:
+            new = alpha * y[:, t] / _product(f, y[:, t]) + (1 - alpha) * level
+            level = torch.where(mask[:, t], new, level)
+        levels.append(level)
+        for k, s in enumerate(seas):
+            others = _product(f[:k] + f[k + 1:], y[:, t])
+            new = gammas[k] * y[:, t] / (level * others) + (1 - gammas[k]) * f[k]
+            s.append(torch.where(mask[:, t], new, f[k]))
+    return torch.stack(levels, 1), [torch.stack(s, 1) for s in seas]
+
+
+def _product(factors, like):
+    out = torch.ones_like(like)
+    for f in factors:
+        out = out * f
+    return out
+
+
+def _future_index(n_pos: int, first: int, horizon: int, m: int) -> torch.Tensor:
+    """``(n_pos, H)`` positions of the seasonal factor of step ``t + 1 + j`` known at ``t = first + p``:
+    ``t + 1 + j mod m``."""
+    t = torch.arange(first, first + n_pos).unsqueeze(1)
+    return t + 1 + torch.arange(horizon).remainder(m).unsqueeze(0)
+
+
+def initial_seasons(logy: np.ndarray, seasons) -> list[np.ndarray]:
+    """Classical start values of the log seasonal factors: per position of the first cycles (at most 4), the mean
+    log value minus the cycle mean; the second seasonality is taken from what the first leaves. Zeros for a
+    seasonality with fewer than two cycles of data."""
+    rest = np.asarray(logy, dtype=float)
+    out = []
+    for m in seasons:
+        n = min(len(rest) // m, 4)
+        if n < 2:
+            out.append(np.zeros(m))
+            continue
+        cycles = rest[:n * m].reshape(n, m)
+        s = (cycles - cycles.mean(1, keepdims=True)).mean(0)
+        out.append(s)
+        rest = rest - np.resize(s, len(rest))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- network
+class DilatedLSTM(nn.Module):
+    """One LSTM layer whose state at ``t`` comes from ``t - dilation``: the sequence is cut into ``dilation``
+    interleaved sub-sequences run as a batch (a fused :class:`tsrnn.nn.RNN`). ``(B, T, in) -> (B, T, hidden)``."""
+
+    def __init__(self, input_size: int, hidden_size: int, dilation: int):
+        super().__init__()
+        self.dilation = int(dilation)
+        self.rnn = RNN("lstm", input_size, hidden_size, 1)
+
+    def forward(self, x):
+        B, T, F = x.shape
+        d = self.dilation
+        pad = (-T) % d  # padded at the end: the layer is causal, so padding never reaches real steps
+        if pad:
+            x = torch.cat([x, x.new_zeros(B, pad, F)], 1)
+        n = x.shape[1] // d
+        z = x.reshape(B, n, d, F).transpose(1, 2).reshape(B * d, n, F)
+        out, _ = self.rnn(z)
+        out = out.reshape(B, d, n, -1).transpose(1, 2).reshape(B, n * d, -1)
+        return out[:, :T]
+
+
+class ESRNNModule(nn.Module):
+    """The per-series smoothing parameters of ``n_series`` series and the global dilated residual LSTM.
+
+    ``forward(idx, y, mask)`` on series ``idx`` ``(B,)``, values ``y`` ``(B, T)`` and ``mask`` ``(B, T)`` returns a
+    dict with ``quantiles`` ``(B, P, H, Q)`` for the ``P = T - w + 1`` window ends ``t = w-1 .. T-1``, the
+    normalised log ``target`` ``(B, P, H)`` with its ``valid`` mask, the log ``level`` ``(B, T)`` and the log
+    seasonal ``offset`` of the output steps ``(B, P, H)``.
+    """
+
+    def __init__(self, n_series, seasons, init_seasons, window, horizon, quantiles, hidden_size, dilations):
+        super().__init__()
+        self.seasons, self.window, self.horizon = tuple(seasons), int(window), int(horizon)
+        self.register_buffer("q", torch.tensor(quantiles, dtype=torch.float32))
+        self.alpha_logit = nn.Parameter(torch.zeros(n_series))
+        self.gamma_logit = nn.Parameter(torch.full((n_series, len(self.seasons)), -1.0))
+        self.init_season = nn.ParameterList(
+            [nn.Parameter(torch.as_tensor(np.asarray(s), dtype=torch.float32)) for s in init_seasons])
+        self.blocks = nn.ModuleList()
+        n_in = self.window
+        for block in dilations:
+            layers = nn.ModuleList()
+            for d in block:
+                layers.append(DilatedLSTM(n_in, hidden_size, d))
+                n_in = hidden_size
+            self.blocks.append(layers)
+        self.adapter = nn.Linear(hidden_size, hidden_size)
+        self.out = nn.Linear(hidden_size, self.horizon * len(quantiles))
+
+    def smoothing(self, idx, y, mask):
+        """Log level ``(B, T)`` and log seasonal factors (list of ``(B, T + m)``) of the series ``idx``."""
+        alpha = torch.sigmoid(self.alpha_logit[idx])
+        gam = torch.sigmoid(self.gamma_logit[idx])
+        init = [torch.exp(p[idx]) for p in self.init_season]
+        level, seas = holt_winters(y, mask, alpha, list(gam.unbind(1)), init)
+        return torch.log(level), [torch.log(s) for s in seas]
+
+    def network(self, x, rows=None):
+        """Dilated residual LSTM stack on ``x`` ``(B, P, w)``: ``(B, P, H, Q)``, or ``(B, H, Q)`` at one position
+        ``rows`` ``(B,)`` per series (the LSTM still runs over all positions)."""
+        h = x
+        for i, block in enumerate(self.blocks):
+            inp = h
+            for layer in block:
+                h = layer(h)
+            if i > 0:  # residual connection between blocks (shapes agree from the second block on)
+                h = h + inp
+        if rows is not None:
+            h = h[torch.arange(len(h), device=h.device), rows]
+        out = self.out(torch.tanh(self.adapter(h)))
+        return out.view(*h.shape[:-1], self.horizon, len(self.q))
+
+    def forward(self, idx, y, mask, rows=None):
+        w, H = self.window, self.horizon
+        T = y.shape[1]
+        logy = torch.log(y)
+        level, seas = self.smoothing(idx, y, mask)
+        deseas = logy - sum(s[:, :T] for s in seas)
+        P = T - w + 1
+        x = deseas.unfold(1, w, 1) - level[:, w - 1:].unsqueeze(-1)  # (B, P, w)
+        offset = level[:, w - 1:].unsqueeze(-1) + sum(
+            s[:, _future_index(P, w - 1, H, m).to(y.device)] for s, m in zip(seas, self.seasons))
+        if rows is not None:  # forecasting: one window end per series
+            return {"quantiles": self.network(x, rows), "offset": offset[torch.arange(len(y)), rows]}
+        pos = torch.arange(w, w + P, device=y.device).unsqueeze(1) + torch.arange(H, device=y.device)  # t + 1 + j
+        valid = mask[:, pos.clamp(max=T - 1)] & (pos < T)
+        target = logy[:, pos.clamp(max=T - 1)] - offset
+        return {"quantiles": self.network(x), "target": target, "valid": valid, "level": level}
+
+
+def _pinball(pred, target, q, valid):
+    diff = target.unsqueeze(-1) - pred
+    loss = torch.maximum(q * diff, (q - 1.0) * diff).mean(-1)
+    v = valid.to(loss.dtype)
+    return (loss * v).sum() / v.sum().clamp(min=1.0)
+
+
+def _level_penalty(level, mask):
+    """Mean squared second difference of the log level over observed steps."""
+    d2 = level[:, 2:] - 2 * level[:, 1:-1] + level[:, :-2]
+    v = mask[:, 2:].to(d2.dtype)
+    return (d2 ** 2 * v).sum() / v.sum().clamp(min=1.0)
+
+
+# ----------------------------------------------------------------------------------------------- forecaster
+class ESRNNForecaster(BaseForecaster):
+    r"""ES-RNN (Smyl 2020): per-series Holt-Winters smoothing learned jointly with a global dilated LSTM.
+
+    See the module docstring for the equations. Defaults follow Smyl's hourly configuration, scaled to a CPU:
+    windows of one (shortest) season, output ``horizon`` of two seasons, LSTM blocks with dilations
+    ``(1, 2)`` then ``(m_1, m_2)`` (or ``(m_1, 2 m_1)`` with one season), 40 hidden units, pinball loss on
+    the quantiles ``(0.025, 0.1, 0.5, 0.9, 0.975)``.
+
+    Parameters
+    ----------
+    season_length : "auto", int, tuple of one or two ints, or None, default "auto"
+        Seasonalities of the Holt-Winters part. ``"auto"``: the most frequent strongest period that
+        :func:`tsrnn.features.detect_seasonality` finds across the series (none when none is found).
+    horizon : int, optional
+        Steps output at once; default ``2 * m_1`` (8 without season). Longer forecasts continue block by
+        block, the median forecast appended to the series.
+    window : int, optional
+        Input steps of the network; default ``m_1`` (at least 4; 8 without season).
+    hidden_size : int, default 40
+    dilations : tuple of tuples of int, optional
+        LSTM layers per block and their dilations; residual connections between blocks.
+    quantiles : sequence of float, optional
+        Output quantiles (0.5 is always added); intervals are interpolated between them, and beyond the
+        outermost ones extrapolated with a normal tail.
+    level_penalty : float, default 10.0
+        Weight of the level-wiggliness penalty.
+    max_epochs : int, optional
+        Passes over the series; default: enough for about 300 optimiser steps (at least 10, at most 100).
+    batch_size : int, default 32
+        Series per mini-batch.
+    lr, clip_grad_norm : Adam learning rate and gradient-norm clip (:func:`tsrnn.nn.fit_module`).
+    n_models : int, default 1
+        Networks trained from different seeds (``random_state`` + k); their forecasts are averaged.
+    n_snapshots : int, default 3
+        Weights of each of the last ``n_snapshots`` epochs of each network, averaged as well.
+    n_threads : int or None, default 1
+        Torch intra-op threads inside ``fit`` and ``predict`` (restored after).
+    device : "auto", "cpu" or "cuda", default "cpu"
+    random_state : int, optional
+    progress : bool, default False
+
+    Attributes
+    ----------
+    members_ : list of ESRNNModule (on the CPU), the ensemble
+    seasons_ : tuple of int, window_, horizon_ : the resolved settings
+    offset_ : dict uid -> float added before the log (non-positive series are shifted to be positive)
+    histories_ : list of TrainingHistory
+    """
+
+    _is_global = True
+
+    def __init__(self, season_length="auto", horizon: int | None = None, window: int | None = None,
+                 hidden_size: int = 40, dilations=None, quantiles=None, level_penalty: float = 10.0,
+                 max_epochs: int | None = None, batch_size: int = 32, lr: float = 3e-3,
+                 clip_grad_norm: float | None = 20.0, n_models: int = 1, n_snapshots: int = 3,
+                 n_threads: int | None = 1, device: str = "cpu", random_state=None, progress: bool = False):
+        self.season_length = season_length
+        self.horizon = horizon
+        self.window = window
+        self.hidden_size = hidden_size
+        self.dilations = dilations
+        self.quantiles = quantiles
+        self.level_penalty = level_penalty
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.clip_grad_norm = clip_grad_norm
+        self.n_models = n_models
+        self.n_snapshots = n_snapshots
+        self.n_threads = n_threads
+        self.device = device
+        self.random_state = random_state
+        self.progress = progress
+
+    @classmethod
+    def _test_params(cls) -> dict:
+        return dict(season_length=7, hidden_size=8, max_epochs=3, n_snapshots=2, random_state=0)
+
+    # ------------------------------------------------------------------ settings
+    def _min_length(self) -> int:
+        w = self.window if self.window is not None else 4
+        return int(w) + 1
+
+    def _resolve_seasons(self, panel) -> tuple:
+        sl = self.season_length
+        if sl is None:
+            return ()
+        if isinstance(sl, str):
+            if sl != "auto":
+                raise ValueError(f"ESRNNForecaster: season_length must be 'auto', an int, a tuple or None, got {sl!r}")
+            found = [p for s in panel.series[:200] for p in detect_seasonality(s.y)[:1]]
+            return (int(np.bincount(found).argmax()),) if found else ()
+        out = tuple(int(m) for m in np.atleast_1d(sl))
+        if not 1 <= len(out) <= 2 or min(out) < 2:
+            raise ValueError(f"ESRNNForecaster: season_length needs one or two periods >= 2, got {sl!r}")
+        return tuple(sorted(out))
+
+    def _settings(self, panel):
+        seasons = self._resolve_seasons(panel)
+        m1 = seasons[0] if seasons else None
+        H = int(self.horizon) if self.horizon is not None else (2 * m1 if m1 else 8)
+        w = int(self.window) if self.window is not None else (max(m1, 4) if m1 else 8)
+        if H < 1 or w < 1:
+            raise ValueError(f"ESRNNForecaster: horizon and window must be >= 1, got {H} and {w}")
+        short = [s.uid for s in panel.series if len(s.y) < w + 1]
+        if short:
+            raise ValueError(f"ESRNNForecaster: series {short[0]!r} has fewer than window + 1 = {w + 1} values")
+        if self.dilations is not None:
+            dil = tuple(tuple(int(d) for d in b) for b in self.dilations)
+        elif seasons:
+            dil = ((1, 2), (m1, seasons[1] if len(seasons) > 1 else 2 * m1))
+        else:
+            dil = ((1, 2), (4, 8))
+        q = tuple(sorted(set(float(v) for v in (self.quantiles or _QUANTILES)) | {0.5}))
+        if not all(0.0 < v < 1.0 for v in q):
+            raise ValueError(f"ESRNNForecaster: quantiles must lie in (0, 1), got {q}")
+        return seasons, H, w, dil, q
+
+    # ------------------------------------------------------------------ data
+    def _arrays(self, panel):
+        """Right-padded positive values ``(N, T)`` and their mask, as float32 / bool arrays."""
+        T = max(len(s.y) for s in panel.series)
+        y = np.ones((len(panel.series), T), dtype=np.float64)
+        mask = np.zeros_like(y, dtype=bool)
+        for i, s in enumerate(panel.series):
+            v = s.y + self.offset_.get(s.uid, 0.0)
+            if not (v > 0).all():
+                raise ValueError(f"ESRNNForecaster: series {s.uid!r} is not positive after its fitted shift")
+            y[i, :len(v)], y[i, len(v):], mask[i, :len(v)] = v, v[-1], True
+        return y.astype(np.float32), mask
+
+    @staticmethod
+    def _shift(y: np.ndarray) -> float:
+        """0 for a positive series; else a shift that makes it positive (the model is multiplicative)."""
+        lo = float(np.min(y))
+        return 0.0 if lo > 0 else -lo + max(float(np.std(y)), 1e-3)
+
+    # ------------------------------------------------------------------ fit
+    def _epochs(self, n_series: int) -> int:
+        if self.max_epochs is not None:
+            return max(1, int(self.max_epochs))
+        per_epoch = -(-n_series // int(self.batch_size))
+        return int(np.clip(round(300 / per_epoch), 10, 100))
+
+    def _fit_panel(self, panel) -> None:
+        self.offset_ = {s.uid: self._shift(s.y) for s in panel.series}
+        self.seasons_, self.horizon_, self.window_, dil, q = self._settings(panel)
+        y, mask = self._arrays(panel)
+        init = list(zip(*[initial_seasons(np.log(y[i, :mask[i].sum()]), self.seasons_)
+                          for i in range(len(y))])) if self.seasons_ else []
+        data = (np.arange(len(y)), y, mask)
+        base = seed_from(self.random_state)
+        self.members_, self.histories_ = [], []
+        with torch_threads(self.n_threads):
+            for k in range(int(self.n_models)):
+                with seeded(base + k):
+                    module = ESRNNModule(len(y), self.seasons_, [np.stack(s) for s in init], self.window_,
+                                         self.horizon_, q, int(self.hidden_size), dil)
+                self._train(module, data, base + k)
+
+    def _loss(self, module, batch):
+        idx, y, mask = batch
+        out = module(idx, y, mask)
+        loss = _pinball(out["quantiles"], out["target"], module.q, out["valid"])
+        return loss + float(self.level_penalty) * _level_penalty(out["level"], mask)
+
+    def _train(self, module, data, seed) -> None:
+        """Train one network; keep its weights after each of the last ``n_snapshots`` epochs."""
+        epochs = self._epochs(len(data[0]))
+        n_snap = int(np.clip(self.n_snapshots, 1, epochs))
+        state = None
+        for part, n_ep in enumerate([epochs - n_snap + 1] + [1] * (n_snap - 1)):
+            hist = fit_module(module, data, None, loss_fn=self._loss, max_epochs=n_ep, batch_size=int(self.batch_size),
+                              lr=float(self.lr), clip_grad_norm=self.clip_grad_norm, patience=None, lr_schedule=None,
+                              random_state=seed + 1000 * part, device=self.device, optimizer_state=state,
+                              progress=self.progress, desc="ESRNNForecaster")
+            state = hist.optimizer_state
+            self.histories_.append(hist)
+            self.members_.append(copy.deepcopy(module).cpu().eval())
+
+    # ------------------------------------------------------------------ predict
+    @torch.no_grad()
+    def _block(self, y, mask, last):
+        """Quantile forecasts ``(N, H, Q)`` (data units) of the next ``H`` steps after each series' last value,
+        averaged over the ensemble in log space."""
+        out = []
+        for a in range(0, len(y), 64):  # chunks of series bound the memory of the window tensors
+            sl = slice(a, a + 64)
+            idx = torch.arange(a, min(a + 64, len(y)))
+            yt, mt = torch.from_numpy(y[sl]), torch.from_numpy(mask[sl])
+            rows = torch.from_numpy(last[sl] - self.window_ + 1)
+            logq = 0.0
+            for m in self.members_:
+                res = m(idx, yt, mt, rows)
+                qs, _ = res["quantiles"].sort(-1)
+                logq = logq + qs + res["offset"].unsqueeze(-1)
+            out.append(np.exp((logq / len(self.members_)).double().numpy()))
+        return np.concatenate(out)
+
+    def _quantile_paths(self, panel, h):
+        """``(N, h, Q)`` forecasts; beyond one block the median is appended and the smoothing run on."""
+        y, mask = self._arrays(panel)
+        last = mask.sum(1) - 1
+        blocks = []
+        for _ in range(-(-h // self.horizon_)):
+            fc = self._block(y, mask, last)
+            blocks.append(fc)
+            med = fc[:, :, int(np.searchsorted(self.members_[0].q.numpy(), 0.5))].astype(np.float32)
+            n_new = last + 1 + self.horizon_
+            y2 = np.ones((len(y), max(n_new.max(), y.shape[1])), dtype=np.float32)
+            m2 = np.zeros(y2.shape, dtype=bool)
+            for i in range(len(y)):
+                y2[i, :last[i] + 1] = y[i, :last[i] + 1]
+                y2[i, last[i] + 1:n_new[i]] = med[i]
+                y2[i, n_new[i]:] = med[i, -1]
+                m2[i, :n_new[i]] = True
+            y, mask, last = y2, m2, n_new - 1
+        return np.concatenate(blocks, axis=1)[:, :h]
+
+    def _predict_panel(self, panel, h, X, levels):
+        with torch_threads(self.n_threads):
+            fc = self._quantile_paths(panel, h)
+        q = self.members_[0].q.numpy().astype(float)
+        results = []
+        for i, s in enumerate(panel.series):
+            shift = self.offset_[s.uid]
+            qs = fc[i] - shift
+            med = qs[:, int(np.searchsorted(q, 0.5))]
+            results.append((med, {lv: _interval(qs, q, med, lv) for lv in levels}))
+        return results
+
+
+def _interval(qs, q, med, level):
+    """Central interval of ``level`` percent from quantile forecasts ``qs`` ``(h, Q)`` at levels ``q``:
+    interpolated between the quantiles, extrapolated beyond the outermost with a normal tail."""
+    a = (1 - level / 100) / 2
+    out = []
+    for p, j in ((a, 0), (1 - a, -1)):
+        if q[0] <= p <= q[-1]:
+            out.append(np.array([np.interp(p, q, row) for row in qs]))
+        else:
+            sigma = (qs[:, j] - med) / stats.norm.ppf(q[j])
+            out.append(med + stats.norm.ppf(p) * sigma)
+    return out[0], out[1]
