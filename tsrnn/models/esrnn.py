@@ -46,13 +46,16 @@ _QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)
 
 
 # ----------------------------------------------------------------------------------------------- pure functions
-def holt_winters(y, mask, alpha, gammas, init_seasons):
+def holt_winters(y, alpha, gammas, init_seasons):
     r"""Multiplicative Holt-Winters level and seasonal factors, vectorised over series (torch, differentiable).
+
+    Written as ``d_t = y_t / (s_t u_t)``, ``l_t = alpha d_t + (1 - alpha) l_{t-1}``, ``r_t = d_t / l_t`` and
+    ``s_{t+m} = s_t (1 + gamma (r_t - 1))`` (the same equations as the module docstring, fewer operations).
 
     Parameters
     ----------
-    y : Tensor ``(B, T)``, positive; series left-aligned, padded on the right.
-    mask : Tensor ``(B, T)`` bool, True where ``y`` is observed (padding keeps the state unchanged).
+    y : Tensor ``(B, T)``, positive. Series of different lengths are left-aligned and padded on the right with
+        any positive value: padding only changes states after a series' end, which nothing reads.
     alpha : Tensor ``(B,)`` in (0, 1); gammas : list of ``(B,)`` in (0, 1), one per seasonality.
     init_seasons : list of Tensors ``(B, m_k)``, the positive seasonal factors of the first ``m_k`` steps.
 
@@ -63,26 +66,21 @@ def holt_winters(y, mask, alpha, gammas, init_seasons):
     """
     T = y.shape[1]
     seas = [list(s.unbind(1)) for s in init_seasons]
-    level = y[:, 0] / _product([s[0] for s in seas], y[:, 0])
+    beta = 1 - alpha
+    level = None
     levels = []
     for t in range(T):
         f = [s[t] for s in seas]
-        if t > 0:
-            new = alpha * y[:, t] / _product(f, y[:, t]) + (1 - alpha) * level
-            level = torch.where(mask[:, t], new, level)
+        d = y[:, t]
+        for fk in f:
+            d = d / fk
+        level = d if level is None else alpha * d + beta * level
         levels.append(level)
-        for k, s in enumerate(seas):
-            others = _product(f[:k] + f[k + 1:], y[:, t])
-            new = gammas[k] * y[:, t] / (level * others) + (1 - gammas[k]) * f[k]
-            s.append(torch.where(mask[:, t], new, f[k]))
+        if seas:
+            r1 = d / level - 1
+            for k, s in enumerate(seas):
+                s.append(f[k] * (1 + gammas[k] * r1))
     return torch.stack(levels, 1), [torch.stack(s, 1) for s in seas]
-
-
-def _product(factors, like):
-    out = torch.ones_like(like)
-    for f in factors:
-        out = out * f
-    return out
 
 
 def _future_index(n_pos: int, first: int, horizon: int, m: int) -> torch.Tensor:
@@ -161,12 +159,12 @@ class ESRNNModule(nn.Module):
         self.adapter = nn.Linear(hidden_size, hidden_size)
         self.out = nn.Linear(hidden_size, self.horizon * len(quantiles))
 
-    def smoothing(self, idx, y, mask):
+    def smoothing(self, idx, y):
         """Log level ``(B, T)`` and log seasonal factors (list of ``(B, T + m)``) of the series ``idx``."""
         alpha = torch.sigmoid(self.alpha_logit[idx])
         gam = torch.sigmoid(self.gamma_logit[idx])
         init = [torch.exp(p[idx]) for p in self.init_season]
-        level, seas = holt_winters(y, mask, alpha, list(gam.unbind(1)), init)
+        level, seas = holt_winters(y, alpha, list(gam.unbind(1)), init)
         return torch.log(level), [torch.log(s) for s in seas]
 
     def network(self, x, rows=None):
@@ -188,7 +186,7 @@ class ESRNNModule(nn.Module):
         w, H = self.window, self.horizon
         T = y.shape[1]
         logy = torch.log(y)
-        level, seas = self.smoothing(idx, y, mask)
+        level, seas = self.smoothing(idx, y)
         deseas = logy - sum(s[:, :T] for s in seas)
         P = T - w + 1
         x = deseas.unfold(1, w, 1) - level[:, w - 1:].unsqueeze(-1)  # (B, P, w)
