@@ -242,7 +242,7 @@ class ESRNNForecaster(BaseForecaster):
     level_penalty : float, default 10.0
         Weight of the level-wiggliness penalty.
     max_epochs : int, optional
-        Passes over the series; default: enough for about 300 optimiser steps (at least 10, at most 100).
+        Passes over the series; default: enough for about 300 optimiser steps, at least 10 and at most 40.
     batch_size : int, default 32
         Series per mini-batch.
     lr, clip_grad_norm : Adam learning rate and gradient-norm clip (:func:`tsrnn.nn.fit_module`).
@@ -357,7 +357,7 @@ class ESRNNForecaster(BaseForecaster):
         if self.max_epochs is not None:
             return max(1, int(self.max_epochs))
         per_epoch = -(-n_series // int(self.batch_size))
-        return int(np.clip(round(300 / per_epoch), 10, 100))
+        return int(np.clip(round(300 / per_epoch), 10, 40))
 
     def _fit_panel(self, panel) -> None:
         self.offset_ = {s.uid: self._shift(s.y) for s in panel.series}
