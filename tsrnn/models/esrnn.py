@@ -83,13 +83,6 @@ def holt_winters(y, alpha, gammas, init_seasons):
     return torch.stack(levels, 1), [torch.stack(s, 1) for s in seas]
 
 
-def _future_index(n_pos: int, first: int, horizon: int, m: int) -> torch.Tensor:
-    """``(n_pos, H)`` positions of the seasonal factor of step ``t + 1 + j`` known at ``t = first + p``:
-    ``t + 1 + j mod m``."""
-    t = torch.arange(first, first + n_pos).unsqueeze(1)
-    return t + 1 + torch.arange(horizon).remainder(m).unsqueeze(0)
-
-
 def initial_seasons(logy: np.ndarray, seasons) -> list[np.ndarray]:
     """Classical start values of the log seasonal factors: per position of the first cycles (at most 4), the mean
     log value minus the cycle mean; the second seasonality is taken from what the first leaves. Zeros for a
@@ -167,9 +160,8 @@ class ESRNNModule(nn.Module):
         level, seas = holt_winters(y, alpha, list(gam.unbind(1)), init)
         return torch.log(level), [torch.log(s) for s in seas]
 
-    def network(self, x, rows=None):
-        """Dilated residual LSTM stack on ``x`` ``(B, P, w)``: ``(B, P, H, Q)``, or ``(B, H, Q)`` at one position
-        ``rows`` ``(B,)`` per series (the LSTM still runs over all positions)."""
+    def network(self, x):
+        """Dilated residual LSTM stack: hidden states ``(B, P, hidden)`` of the windows ``x`` ``(B, P, w)``."""
         h = x
         for i, block in enumerate(self.blocks):
             inp = h
@@ -177,27 +169,37 @@ class ESRNNModule(nn.Module):
                 h = layer(h)
             if i > 0:  # residual connection between blocks (shapes agree from the second block on)
                 h = h + inp
-        if rows is not None:
-            h = h[torch.arange(len(h), device=h.device), rows]
-        out = self.out(torch.tanh(self.adapter(h)))
-        return out.view(*h.shape[:-1], self.horizon, len(self.q))
+        return h
 
-    def forward(self, idx, y, mask, rows=None):
-        w, H = self.window, self.horizon
-        T = y.shape[1]
+    def forward(self, idx, y, mask, rows=None, n_windows=None):
+        """``rows`` ``(B,)``: forecast from one window end per series (no target); else training outputs at all
+        window ends, or at ``n_windows`` random ones shared by the batch."""
+        w, H, T = self.window, self.horizon, y.shape[1]
         logy = torch.log(y)
         level, seas = self.smoothing(idx, y)
         deseas = logy - sum(s[:, :T] for s in seas)
         P = T - w + 1
-        x = deseas.unfold(1, w, 1) - level[:, w - 1:].unsqueeze(-1)  # (B, P, w)
-        offset = level[:, w - 1:].unsqueeze(-1) + sum(
-            s[:, _future_index(P, w - 1, H, m).to(y.device)] for s, m in zip(seas, self.seasons))
-        if rows is not None:  # forecasting: one window end per series
-            return {"quantiles": self.network(x, rows), "offset": offset[torch.arange(len(y)), rows]}
-        pos = torch.arange(w, w + P, device=y.device).unsqueeze(1) + torch.arange(H, device=y.device)  # t + 1 + j
-        valid = mask[:, pos.clamp(max=T - 1)] & (pos < T)
-        target = logy[:, pos.clamp(max=T - 1)] - offset
-        return {"quantiles": self.network(x), "target": target, "valid": valid, "level": level}
+        hid = self.network(deseas.unfold(1, w, 1) - level[:, w - 1:].unsqueeze(-1))  # windows (B, P, w)
+        if rows is not None:
+            sel = rows.unsqueeze(1)
+        elif n_windows is not None and P > n_windows:
+            sel = torch.randperm(P, device=y.device)[:n_windows].sort().values.expand(len(y), -1)
+        else:
+            sel = torch.arange(P, device=y.device).expand(len(y), -1)
+        hid = hid.gather(1, sel.unsqueeze(-1).expand(-1, -1, hid.shape[-1]))
+        quantiles = self.out(torch.tanh(self.adapter(hid))).view(*sel.shape, H, len(self.q))
+        t = sel + w - 1  # the window ends, (B, K)
+        steps = torch.arange(H, device=y.device)
+        offset = level.gather(1, t).unsqueeze(-1)
+        for s, m in zip(seas, self.seasons):  # the factors of t + 1 + j known at t: t + 1 + (j mod m)
+            at = t.unsqueeze(-1) + 1 + steps.remainder(m)
+            offset = offset + s.gather(1, at.flatten(1)).view(at.shape)
+        out = {"quantiles": quantiles, "offset": offset, "level": level}
+        if rows is None:
+            pos = (t.unsqueeze(-1) + 1 + steps).flatten(1)  # (B, K * H)
+            out["valid"] = ((pos < T) & mask.gather(1, pos.clamp(max=T - 1))).view(offset.shape)
+            out["target"] = logy.gather(1, pos.clamp(max=T - 1)).view(offset.shape) - offset
+        return out
 
 
 def _pinball(pred, target, q, valid):
@@ -246,6 +248,10 @@ class ESRNNForecaster(BaseForecaster):
     batch_size : int, default 32
         Series per mini-batch.
     lr, clip_grad_norm : Adam learning rate and gradient-norm clip (:func:`tsrnn.nn.fit_module`).
+    n_windows : int or None, default 128
+        Window ends per series at which each mini-batch's loss is computed (random, shared by the batch; the LSTM
+        still reads every step). Neighbouring windows overlap almost entirely, so a sample of them costs a
+        fraction of the output layer and loss and loses little. ``None``: all.
     n_models : int, default 1
         Networks trained from different seeds (``random_state`` + k); their forecasts are averaged.
     n_snapshots : int, default 3
@@ -269,7 +275,7 @@ class ESRNNForecaster(BaseForecaster):
     def __init__(self, season_length="auto", horizon: int | None = None, window: int | None = None,
                  hidden_size: int = 40, dilations=None, quantiles=None, level_penalty: float = 10.0,
                  max_epochs: int | None = None, batch_size: int = 32, lr: float = 3e-3,
-                 clip_grad_norm: float | None = 20.0, n_models: int = 1, n_snapshots: int = 3,
+                 clip_grad_norm: float | None = 20.0, n_windows: int | None = 128, n_models: int = 1, n_snapshots: int = 3,
                  n_threads: int | None = 1, device: str = "cpu", random_state=None, progress: bool = False):
         self.season_length = season_length
         self.horizon = horizon
@@ -282,6 +288,7 @@ class ESRNNForecaster(BaseForecaster):
         self.batch_size = batch_size
         self.lr = lr
         self.clip_grad_norm = clip_grad_norm
+        self.n_windows = n_windows
         self.n_models = n_models
         self.n_snapshots = n_snapshots
         self.n_threads = n_threads
@@ -377,7 +384,7 @@ class ESRNNForecaster(BaseForecaster):
 
     def _loss(self, module, batch):
         idx, y, mask = batch
-        out = module(idx, y, mask)
+        out = module(idx, y, mask, n_windows=self.n_windows)
         loss = _pinball(out["quantiles"], out["target"], module.q, out["valid"])
         return loss + float(self.level_penalty) * _level_penalty(out["level"], mask)
 
@@ -409,8 +416,8 @@ class ESRNNForecaster(BaseForecaster):
             logq = 0.0
             for m in self.members_:
                 res = m(idx, yt, mt, rows)
-                qs, _ = res["quantiles"].sort(-1)
-                logq = logq + qs + res["offset"].unsqueeze(-1)
+                qs, _ = res["quantiles"][:, 0].sort(-1)
+                logq = logq + qs + res["offset"][:, 0].unsqueeze(-1)
             out.append(np.exp((logq / len(self.members_)).double().numpy()))
         return np.concatenate(out)
 
