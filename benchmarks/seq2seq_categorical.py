@@ -82,7 +82,7 @@ def attention_figure():
     ax.figure.tight_layout()
     ax.figure.savefig(OUT / "seq2seq_attention.png", dpi=110)
     plt.close(ax.figure)
-    w = f.attention_weights_[0]
+    w = f.forecast_attention(7)[0]
     lag7 = np.mean([np.corrcoef(r[:-7], r[7:])[0, 1] for r in w])  # is each row's pattern weekly?
     return mae, lag7, w
 

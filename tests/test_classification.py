@@ -174,3 +174,60 @@ def test_mitbih_task_records_are_disjoint_and_counts_match_physionet(mirror):
     assert (y == "V").sum() == 1222 and (y == "S").sum() == 30 and (y == "F").sum() == 2
     assert 3765 <= (y == "N").sum() <= 3774
     assert d["X_train"].shape[1:] == (63, 5) and np.isfinite(d["X_train"]).all()
+
+
+def test_default_holds_out_a_stratified_part_and_stops_early_with_the_best_weights(rng):
+    # random labels: the validation loss can only get worse once the net starts memorising, so training stops
+    X, y = rng.normal(size=(120, 16)), np.tile([0, 0, 1], 40)  # classes 2:1
+    c = RNNClassifier(hidden_size=24, lr=2e-2, max_epochs=60, patience=3, random_state=0).fit(X, y)
+    h = c.history_
+    assert h.stopped_early and h.n_epochs < 60
+    assert h.best_epoch == int(np.argmin(h.valid_loss)) and h.n_epochs == h.best_epoch + 3 + 1
+    # the held-out part: 10 % of the rows, stratified (8 of class 0, 4 of class 1), and the fitted weights are the
+    # best epoch's: their loss on it equals the recorded best validation loss
+    from tsrnn.nn.training import seed_from
+
+    Xs = c._as_3d(X, fit=False)
+    (_, _), (Xv, yv) = c._split(Xs, y, seed_from(0), 0.1)
+    assert len(yv) == 12 and np.bincount(yv).tolist() == [8, 4]
+    P = c.predict_proba(Xv[:, :, 0] * c.std_ + c.mean_)
+    assert -np.mean(np.log(P[np.arange(12), yv])) == pytest.approx(h.valid_loss[h.best_epoch], rel=1e-4)
+
+
+def test_validation_off_trains_every_epoch(rng):
+    X, y = _spike_task(40, 12, rng)
+    c = RNNClassifier(hidden_size=6, max_epochs=4, validation_size=None, random_state=0).fit(X, y)
+    assert c.history_.n_epochs == 4 and c.history_.valid_loss == [] and not c.history_.stopped_early
+
+
+def test_default_early_stopping_keeps_accuracy_on_a_memory_task(rng):
+    X, y = _spike_task(300, 24, rng)
+    Xt, yt = _spike_task(200, 24, rng)
+    c = RNNClassifier(hidden_size=16, random_state=0).fit(X, y)  # default validation split and patience
+    assert len(c.history_.valid_loss) == c.history_.n_epochs  # validated every epoch on the held-out part
+    assert c.score(Xt, yt) > 0.95
+
+
+@pytest.mark.parametrize("cls", [RNNClassifier, RNNTagger])
+def test_n_threads_only_inside_fit_and_predict(rng, cls, monkeypatch):
+    from tsrnn.classification.rnn import SequenceNet
+
+    seen = []
+    forward = SequenceNet.forward
+
+    def spy(self, x):
+        seen.append(torch.get_num_threads())
+        return forward(self, x)
+
+    monkeypatch.setattr(SequenceNet, "forward", spy)
+    X = rng.normal(size=(20, 8))
+    y = (X > 0).astype(int) if cls is RNNTagger else np.repeat([0, 1], 10)
+    before = torch.get_num_threads()
+    target = 1 if before != 1 else 2
+    c = cls(hidden_size=4, max_epochs=2, n_threads=target, random_state=0).fit(X, y)
+    assert seen and set(seen) == {target} and torch.get_num_threads() == before
+    seen.clear()
+    c.predict(X)
+    assert seen and set(seen) == {target} and torch.get_num_threads() == before
+    with pytest.raises(ValueError, match=f"{cls.__name__}: n_threads"):
+        cls(n_threads=0).fit(X, y)

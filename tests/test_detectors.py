@@ -32,7 +32,7 @@ def small_detectors():
         "zscore": RollingZScore(window=30),
         "residual": ResidualDetector(SeasonalNaive(season_length=24), init_length=50, window=40),
         "wavelet": WaveletDetector(window=16, level=2, baseline=60),
-        "autoencoder": AutoencoderDetector(window=12, hidden_size=6, epochs=2, max_windows=200, random_state=0),
+        "autoencoder": AutoencoderDetector(window=12, hidden_size=6, max_epochs=2, max_windows=200, random_state=0),
         "hmm": HMMDetector(n_states=2, random_state=0),
         "thresholded": Thresholded(RollingZScore(window=30), threshold="pot", contamination=0.01, cooldown=10),
     }
@@ -118,14 +118,14 @@ def test_wavelet_energy_matches_pywt_per_window_and_haar_formula(rng):
 
 def test_autoencoder_error_is_the_network_reconstruction_and_persists(rng):
     y = series(rng, n=400)
-    d = AutoencoderDetector(window=10, hidden_size=5, epochs=3, random_state=1).fit(y[:300])
+    d = AutoencoderDetector(window=10, hidden_size=5, max_epochs=3, random_state=1).fit(y[:300])
     assert d.loss_history_[-1] < d.loss_history_[0]
     err = d.reconstruction_errors(y)
     x = torch.from_numpy((y[200:210] - d.mean_) / d.scale_).reshape(1, 10, 1)
     with torch.no_grad():
         rec = d.network_(x)
     assert err[209] == pytest.approx(float(torch.mean((rec - x) ** 2)))
-    again = AutoencoderDetector(window=10, hidden_size=5, epochs=3, random_state=1).fit(y[:300])
+    again = AutoencoderDetector(window=10, hidden_size=5, max_epochs=3, random_state=1).fit(y[:300])
     np.testing.assert_array_equal(again.decision_function(y).to_numpy(), d.decision_function(y).to_numpy())
     buf = io.BytesIO()
     joblib.dump(d, buf)

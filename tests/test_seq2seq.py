@@ -138,7 +138,7 @@ def test_forecaster_contract_shapes(daily_series, daily_panel):
                                                          for s in ("lo", "hi")]
     assert (iv["Seq2SeqForecaster-lo-95"] <= iv["Seq2SeqForecaster-lo-80"]).all()
     assert (iv["Seq2SeqForecaster-hi-80"] <= iv["Seq2SeqForecaster-hi-95"]).all()
-    assert f.attention_weights_.shape == (1, 7, 24)
+    assert f.forecast_attention(7).shape == (1, 7, 24)
     out = f.fit(daily_panel).predict(3)
     assert len(out) == 9 and set(out.unique_id) == {"s0", "s1", "s2"}
 
@@ -157,8 +157,7 @@ def test_forecaster_is_reproducible_and_survives_joblib(tmp_path, daily_panel):
 def test_short_series_are_padded_and_masked():
     y = np.array([1.0, 2.0, 3.0, 2.0, 1.0, 2.0])
     f = Seq2SeqForecaster(max_epochs=2, random_state=0, window=10, horizon=2, attention="dot").fit(y)
-    f.predict(3)
-    w = f.attention_weights_[0]
+    w = f.forecast_attention(3)[0]
     assert (w[:, :4] == 0).all() and np.allclose(w.sum(1), 1.0)
 
 
@@ -188,7 +187,7 @@ def test_learns_a_weekly_cycle_better_than_naive(daily_series):
     naive = np.abs(Naive().fit(y_tr).predict(7).values - y_te).mean()
     assert mae < 0.5 * naive and mae < 1.5, (mae, naive)  # noise sd is 1: MAE of the truth ~0.8
     # which inputs did step t+k look at? a weekly cycle: the same weekday, 7 or 14 steps back, gets weight
-    assert f.attention_weights_.shape == (1, 7, 21)
+    assert f.forecast_attention(7).shape == (1, 7, 21)
 
 
 def _ar1(n_series, n, phi, rng):
@@ -240,7 +239,81 @@ def test_scheduled_sampling_and_attention_plot(daily_series):
     f = Seq2SeqForecaster(scheduled_sampling=3.0, teacher_forcing=0.9, attention="scaled_dot", max_epochs=2,
                           random_state=0, window=14).fit(daily_series)
     assert np.isfinite(f.predict(4).to_numpy()).all()
-    ax = f.plot_attention()
+    ax = f.plot_attention(h=4)
     assert ax.get_images()[0].get_array().shape == (4, 14)
+    assert f.plot_attention().get_images()[0].get_array().shape == (12, 14)  # h defaults to horizon
+    from tsrnn.report import plot_attention  # the report's function takes the model the same way
+
+    fig = plot_attention(f, h=4)
+    np.testing.assert_allclose(fig.axes[0].get_images()[0].get_array(), f.forecast_attention(4)[0])
     with pytest.raises(ValueError, match="attention"):
         Seq2SeqForecaster(max_epochs=1).fit(daily_series).plot_attention()
+
+
+# ----------------------------------------------------------------------------------------------- shared config
+def _snapshot(est):
+    """``__dict__`` by value: a hash of everything but the network, and the network's weights."""
+    rest = {k: v for k, v in vars(est).items() if k != "module_"}
+    return joblib.hash(rest), {k: v.clone() for k, v in est.module_.state_dict().items()}
+
+
+def _same(a, b):
+    assert a[0] == b[0]
+    assert a[1].keys() == b[1].keys() and all(torch.equal(a[1][k], b[1][k]) for k in a[1])
+
+
+@pytest.mark.parametrize("kw", [dict(attention="dot"), dict(attention="additive", n_bins=12, n_samples=20)])
+def test_predict_changes_no_fitted_state_and_attention_is_that_of_predict(daily_series, kw):
+    f = Seq2SeqForecaster(max_epochs=2, random_state=0, window=14, horizon=5, **kw).fit(daily_series)
+    before = _snapshot(f)
+    keys = set(vars(f))
+    p1 = f.predict(6, level=[80])
+    w1 = f.forecast_attention(6)
+    assert set(vars(f)) == keys  # nothing added (no attention_weights_ any more)
+    _same(before, _snapshot(f))
+    pd.testing.assert_frame_equal(f.predict(6, level=[80]), p1)
+    np.testing.assert_array_equal(f.forecast_attention(6), w1)
+    assert w1.shape == (1, 6, 14) and np.allclose(w1.sum(-1), 1.0)
+    if "n_bins" not in kw:  # regression: the attention of the decoder's own free run from the last window
+        z = ((daily_series.to_numpy() - f.loc_[f.panel_.uids[0]]) / f.scale_[f.panel_.uids[0]]).astype(np.float32)
+        x = torch.from_numpy(z[-14:])[None]
+        with torch.no_grad():
+            out, w = f.module_(x[..., None], 6, x[:, -1:], mask=torch.ones(1, 14, dtype=torch.bool))
+        np.testing.assert_allclose(w1, w.double().numpy(), atol=1e-6)
+        np.testing.assert_allclose(p1.iloc[:, 0].to_numpy(),
+                                   f.loc_[f.panel_.uids[0]] + f.scale_[f.panel_.uids[0]] * out[0, :, 0].double().numpy(),
+                                   rtol=1e-6)
+
+
+def test_validation_size_holds_out_the_last_windows_of_each_series(daily_panel):
+    f = Seq2SeqForecaster(max_epochs=1, random_state=0, window=14, horizon=7).fit(daily_panel)
+    cfg = f._training_config()
+    train, valid = f._datasets(f.panel_, 14, 7, cfg)
+    m = 120 - 7  # windows per series with a full 7-step target
+    n_val = round(0.1 * m)
+    assert len(valid[0]) == 3 * n_val and not np.isnan(valid[2]).any()
+    assert len(train[0]) == 3 * (120 - 7 - n_val)  # ends 1..cut-1, targets truncated at the cut
+    assert f.history_.valid_loss  # early stopping monitored the held-out windows
+    f2 = Seq2SeqForecaster(max_epochs=1, random_state=0, validation_size=None).fit(daily_panel)
+    assert f2.history_.valid_loss == []
+
+
+def test_n_threads_only_inside_fit_and_predict(daily_series, monkeypatch):
+    seen = []
+    forward = Seq2Seq.forward
+
+    def spy(self, *a, **k):
+        seen.append(torch.get_num_threads())
+        return forward(self, *a, **k)
+
+    monkeypatch.setattr(Seq2Seq, "forward", spy)
+    before = torch.get_num_threads()
+    target = 1 if before != 1 else 2
+    f = Seq2SeqForecaster(max_epochs=1, random_state=0, n_threads=target, attention="dot").fit(daily_series)
+    assert seen and set(seen) == {target} and torch.get_num_threads() == before
+    seen.clear()
+    f.predict(3)
+    f.forecast_attention(3)
+    assert seen and set(seen) == {target} and torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="Seq2SeqForecaster: n_threads"):
+        Seq2SeqForecaster(n_threads=0).fit(daily_series)

@@ -185,3 +185,84 @@ def test_torch_threads_sets_and_restores():
         assert torch.get_num_threads() == before
     with pytest.raises(ValueError, match="n_threads"), torch_threads(0):
         pass
+
+
+# ---------------------------------------------------------------------------------------------------------- config
+from dataclasses import field  # noqa: E402
+
+from sklearn.base import BaseEstimator, clone  # noqa: E402
+
+from tsrnn.nn.training import TrainingParams, neural_estimator  # noqa: E402
+
+
+@neural_estimator
+class _Toy(TrainingParams, BaseEstimator):
+    """A toy estimator on the shared configuration.
+
+    Parameters
+    ----------
+    width : int
+    {training_parameters}
+    """
+
+    width: int = 3
+    lr: float = field(default=5e-3, kw_only=True)
+
+
+def test_shared_config_is_an_sklearn_signature_with_one_set_of_defaults():
+    import inspect
+
+    sig = inspect.signature(_Toy)
+    names = list(sig.parameters)
+    assert names[0] == "width"  # own parameters first, positional
+    assert all(sig.parameters[n].kind is inspect.Parameter.KEYWORD_ONLY for n in names[1:])
+    assert set(names[1:]) == {f.name for f in __import__("dataclasses").fields(TrainingParams)}
+    est = _Toy(4, max_epochs=7)
+    assert est.get_params()["max_epochs"] == 7 and est.get_params()["lr"] == 5e-3  # the class's own default
+    assert est.get_params()["n_threads"] == 1 and est.get_params()["device"] == "cpu"
+    assert clone(est).get_params() == est.get_params()
+    assert repr(est) == "_Toy(max_epochs=7, width=4)"  # scikit-learn's repr (changed parameters, sorted)
+    assert "lr : float, default 0.005" in _Toy.__doc__ and "max_epochs : int, default 50" in _Toy.__doc__
+    assert "{training_parameters}" not in _Toy.__doc__
+
+
+@pytest.mark.parametrize("name, value, match", [
+    ("max_epochs", 0, "max_epochs must be a positive integer"),
+    ("batch_size", 2.5, "batch_size must be a positive integer"),
+    ("lr", -1.0, "lr must be a positive"),
+    ("lr", float("nan"), "lr must be a positive"),
+    ("patience", 0, "patience must be a positive integer or None"),
+    ("validation_size", 1.0, "validation_size must be a fraction"),
+    ("clip_grad_norm", 0.0, "clip_grad_norm must be a positive"),
+    ("lr_schedule", "linear", "lr_schedule must be"),
+    ("device", "tpu9", "device must be"),
+    ("n_threads", 0, "n_threads must be a positive integer or None"),
+    ("progress", "yes", "progress must be True or False"),
+])
+def test_bad_training_settings_name_the_estimator_and_the_setting(name, value, match):
+    est = _Toy(**{name: value})  # __init__ only stores
+    with pytest.raises(ValueError, match=f"_Toy: {match}"):
+        est._training_config()
+
+
+def test_config_converts_and_passes_through():
+    cfg = _Toy(max_epochs=np.int64(3), validation_size=0.0, patience=None)._training_config()
+    assert cfg.max_epochs == 3 and type(cfg.max_epochs) is int and cfg.validation_size is None
+    kw = cfg._fit_kwargs()
+    assert "validation_size" not in kw and "random_state" not in kw and kw["n_threads"] == 1
+
+
+def test_fit_module_applies_n_threads_inside_and_restores():
+    x, y = _data()
+    before = torch.get_num_threads()
+    target = 1 if before != 1 else 2
+    seen = []
+
+    def loss_fn(module, batch):
+        seen.append(torch.get_num_threads())
+        return nn.functional.mse_loss(module(batch[0]), batch[1])
+
+    fit_module(nn.Linear(5, 1), (x, y), loss_fn=loss_fn, max_epochs=1, batch_size=32, device="cpu",
+               n_threads=target)
+    assert seen and set(seen) == {target}
+    assert torch.get_num_threads() == before

@@ -9,15 +9,22 @@ squared error, the reconstruction error
 ``score_t = (1 / w) sum_{i=0}^{w-1} (x_{t-i} - xhat_{t-i})^2``
 
 is high on windows unlike the training data. The window ends at ``t``: no look-ahead.
+
+Training runs on tsrnn's shared loop (:func:`tsrnn.nn.fit_module`) with the shared settings of
+:class:`tsrnn.nn.training.TrainingParams`: early stopping on the last ``validation_size`` of each series' windows,
+gradient clipping, a learning-rate schedule, ``device`` and ``n_threads``.
 """
 
 from __future__ import annotations
+
+from dataclasses import field
 
 import numpy as np
 import torch
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..base import BaseDetector
+from ..nn.training import TrainingParams, fit_module, neural_estimator, seed_from, seeded
 from .thresholds import ThresholdMixin
 
 nn = torch.nn
@@ -47,38 +54,38 @@ class LSTMAutoencoder(nn.Module):
         return self.head(out).flip(1)  # the decoder emits the window backwards
 
 
-class AutoencoderDetector(ThresholdMixin, BaseDetector):
+@neural_estimator
+class AutoencoderDetector(TrainingParams, ThresholdMixin, BaseDetector):
     """Reconstruction error of an LSTM encoder-decoder on the window ending at each stamp.
 
     Parameters
     ----------
-    window : int
+    window : int, default 32
         Window length ``w``; the first ``w - 1`` stamps score 0.
-    hidden_size : int
+    hidden_size : int, default 16
         LSTM state size.
-    epochs : int
-        Passes over the training windows (Adam, learning rate ``lr``, mini-batches of ``batch_size``).
-    max_windows : int
+    max_windows : int, default 1000
         At most this many training windows (evenly spaced) are used.
-    random_state : int, optional
-        Seeds weight initialisation and shuffling.
     threshold, contamination, cooldown
         See :class:`tsrnn.anomaly.RollingZScore`.
+    {training_parameters}
+
+    Attributes
+    ----------
+    network_ : LSTMAutoencoder (float64, on the CPU)
+    history_ : TrainingHistory
+    loss_history_ : ndarray, the training loss per epoch
     """
 
-    def __init__(self, window: int = 32, hidden_size: int = 16, epochs: int = 10, lr: float = 1e-2,
-                 batch_size: int = 64, max_windows: int = 1000, random_state: int | None = 0,
-                 threshold="quantile", contamination: float = 0.01, cooldown: int = 0):
-        self.window = window
-        self.hidden_size = hidden_size
-        self.epochs = epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.max_windows = max_windows
-        self.random_state = random_state
-        self.threshold = threshold
-        self.contamination = contamination
-        self.cooldown = cooldown
+    window: int = 32
+    hidden_size: int = 16
+    max_windows: int = 1000
+    threshold: object = "quantile"
+    contamination: float = 0.01
+    cooldown: int = 0
+    max_epochs: int = field(default=10, kw_only=True)
+    lr: float = field(default=1e-2, kw_only=True)
+    random_state: int | np.random.RandomState | None = field(default=0, kw_only=True)
 
     def _min_length(self) -> int:
         return 2
@@ -87,39 +94,44 @@ class AutoencoderDetector(ThresholdMixin, BaseDetector):
         z = (np.asarray(y, dtype=float) - self.mean_) / self.scale_
         return sliding_window_view(z, self.window_) if len(z) >= self.window_ else np.empty((0, self.window_))
 
+    def _datasets(self, panel, validation_size) -> tuple[np.ndarray, np.ndarray | None]:
+        """Training and validation windows: the last ``validation_size`` of each series' windows are held out, and
+        training windows end before the first of them starts (no shared values); at most ``max_windows`` (evenly
+        spaced) train and ``validation_size * max_windows`` validate."""
+        tr, va = [], []
+        for s in panel.series:
+            X = self._windows(s.y)
+            n_val = int(round((validation_size or 0.0) * len(X)))
+            n_tr = len(X) - n_val - (self.window_ - 1 if n_val else 0)
+            if n_val and n_tr < 1:  # too short to hold anything out
+                n_val, n_tr = 0, len(X)
+            tr.append(X[:n_tr])
+            va.append(X[len(X) - n_val:])
+        train, valid = np.concatenate(tr), np.concatenate(va)
+        if not len(valid):
+            return _thin(train, self.max_windows), None
+        return _thin(train, self.max_windows), _thin(valid, round(validation_size * self.max_windows))
+
     def _fit(self, panel) -> None:
         w = self.window
         if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 2:
             raise ValueError(f"AutoencoderDetector: window must be an integer >= 2, got {w!r}")
+        cfg = self._training_config()
         allv = np.concatenate([s.y for s in panel.series])
         self.window_ = int(min(w, min(len(s) for s in panel.series)))
         self.mean_ = float(allv.mean())
         self.scale_ = float(allv.std()) or 1.0
-        X = np.concatenate([self._windows(s.y) for s in panel.series])
-        if len(X) > self.max_windows:
-            X = X[np.linspace(0, len(X) - 1, self.max_windows).round().astype(int)]
-        seed = 0 if self.random_state is None else int(self.random_state)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            net = LSTMAutoencoder(int(self.hidden_size))
-        gen = torch.Generator().manual_seed(seed)
-        data = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).unsqueeze(-1)
-        opt = torch.optim.Adam(net.parameters(), lr=self.lr)
-        losses = []
-        net.train()
-        for _ in range(int(self.epochs)):
-            perm = torch.randperm(len(data), generator=gen)
-            total = 0.0
-            for i in range(0, len(data), int(self.batch_size)):
-                xb = data[perm[i:i + int(self.batch_size)]]
-                opt.zero_grad()
-                loss = torch.mean((net(xb) - xb) ** 2)
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * len(xb)
-            losses.append(total / max(len(data), 1))
-        self.network_ = net.double().eval()  # trained in float32, scored in float64
-        self.loss_history_ = np.asarray(losses)
+        train, valid = self._datasets(panel, cfg.validation_size)
+        seed = seed_from(cfg.random_state)
+        with self._threads():
+            with seeded(seed):
+                net = LSTMAutoencoder(int(self.hidden_size))
+            as_data = lambda X: (np.ascontiguousarray(X[..., None], dtype=np.float32),)  # noqa: E731
+            self.history_ = fit_module(net, as_data(train), None if valid is None else as_data(valid),
+                                       loss_fn=_reconstruction_loss, random_state=seed + 1,
+                                       desc="AutoencoderDetector", **cfg._fit_kwargs())
+        self.network_ = net.cpu().double().eval()  # trained in float32, scored in float64
+        self.loss_history_ = np.asarray(self.history_.train_loss)
 
     def reconstruction_errors(self, y: np.ndarray) -> np.ndarray:
         """Mean squared reconstruction error of the window ending at each stamp (NaN for the first ``w - 1``)."""
@@ -128,7 +140,7 @@ class AutoencoderDetector(ThresholdMixin, BaseDetector):
         if not len(X):
             return out
         errs = []
-        with torch.no_grad():
+        with torch.no_grad(), self._threads():
             for i in range(0, len(X), 4096):
                 xb = torch.from_numpy(np.array(X[i:i + 4096], dtype=np.float64)).unsqueeze(-1)  # a writable copy
                 errs.append(torch.mean((self.network_(xb) - xb) ** 2, dim=(1, 2)).numpy())
@@ -137,3 +149,15 @@ class AutoencoderDetector(ThresholdMixin, BaseDetector):
 
     def _score_series(self, s):
         return np.nan_to_num(self.reconstruction_errors(s.y), nan=0.0)
+
+
+def _reconstruction_loss(module, batch):
+    (x,) = batch
+    return torch.mean((module(x) - x) ** 2)
+
+
+def _thin(X: np.ndarray, at_most) -> np.ndarray:
+    """At most ``at_most`` rows of ``X``, evenly spaced (all of them when ``at_most`` is None or not smaller)."""
+    if at_most is None or len(X) <= int(at_most):
+        return X
+    return X[np.linspace(0, len(X) - 1, max(int(at_most), 1)).round().astype(int)]

@@ -17,10 +17,13 @@ weights class ``k`` by ``n / (K n_k)``, as scikit-learn does.
 
 from __future__ import annotations
 
+from dataclasses import field
+
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_array
@@ -28,7 +31,7 @@ from torch import nn
 
 from ..nn.attention import Attention
 from ..nn.recurrent import RNN
-from ..nn.training import fit_module, seed_from, seeded
+from ..nn.training import TrainingParams, fit_module, neural_estimator, seed_from, seeded
 
 __all__ = ["RNNClassifier", "RNNTagger", "SequenceNet"]
 
@@ -72,32 +75,24 @@ class SequenceNet(nn.Module):
         return self.attn(self.query.expand(out.shape[0], -1), out)[1]
 
 
-class _RNNSequenceBase(ClassifierMixin, BaseEstimator):
+@neural_estimator
+class _RNNSequenceBase(TrainingParams, ClassifierMixin, BaseEstimator):
+    """Shared by :class:`RNNClassifier` and :class:`RNNTagger`: the fields below, then the shared training settings
+    of :class:`tsrnn.nn.training.TrainingParams` (keyword-only)."""
+
     _per_step = False
 
-    def __init__(self, cell: str = "gru", hidden_size: int = 32, num_layers: int = 1, bidirectional: bool = False,
-                 pooling: str = "last", dropout: float = 0.0, class_weight=None, max_epochs: int = 50,
-                 batch_size: int = 32, lr: float = 5e-3, weight_decay: float = 0.0, patience: int | None = 10,
-                 lr_schedule: str | None = "cosine", validation_size: float | None = None, scale: bool = True, device: str = "auto",
-                 random_state=None, progress: bool = False):
-        self.cell = cell
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bidirectional = bidirectional
-        self.pooling = pooling
-        self.dropout = dropout
-        self.class_weight = class_weight
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.lr_schedule = lr_schedule
-        self.validation_size = validation_size
-        self.scale = scale
-        self.device = device
-        self.random_state = random_state
-        self.progress = progress
+    cell: str = "gru"
+    hidden_size: int = 32
+    num_layers: int = 1
+    bidirectional: bool = False
+    pooling: str = "last"
+    dropout: float = 0.0
+    class_weight: str | dict | None = None
+    scale: bool = True
+    batch_size: int = field(default=32, kw_only=True)
+    lr: float = field(default=5e-3, kw_only=True)
+    lr_schedule: str | None = field(default="cosine", kw_only=True)
 
     @classmethod
     def _test_params(cls) -> dict:
@@ -139,22 +134,30 @@ class _RNNSequenceBase(ClassifierMixin, BaseEstimator):
             raise ValueError(f"{type(self).__name__}: class_weight must be None, 'balanced' or a dict, got {cw!r}")
         return torch.tensor(w, dtype=torch.float32)
 
-    def _split(self, X, codes, seed):
-        vs = self.validation_size
-        if not vs:
-            return (X, codes), None
+    def _split(self, X, codes, seed, validation_size):
+        """Hold out ``validation_size`` of the rows at random, stratified by class when every class has two rows
+        or more (the classifier); ``(train, None)`` when there is nothing to hold out."""
         n = len(X)
-        n_val = int(round(float(vs) * n))
+        n_val = int(round(float(validation_size or 0.0) * n))
         if n_val < 1 or n - n_val < 1:
             return (X, codes), None
-        perm = np.random.default_rng(seed).permutation(n)
-        va, tr = perm[:n_val], perm[n_val:]
+        strata = None
+        if not self._per_step:
+            counts = np.bincount(codes)
+            if counts.min() >= 2 and len(counts) <= n_val <= n - len(counts):
+                strata = codes
+        tr, va = train_test_split(np.arange(n), test_size=n_val, random_state=seed % 2**32, stratify=strata)
         return (X[tr], codes[tr]), (X[va], codes[va])
 
     # ------------------------------------------------------------------ fit / predict
     def fit(self, X, y):
         """Fit on ``X`` ``(n, length[, channels])`` and labels ``y`` ``(n,)`` (classifier) or ``(n, length)``
         (tagger)."""
+        cfg = self._training_config()
+        with self._threads():
+            return self._fit(X, y, cfg)
+
+    def _fit(self, X, y, cfg):
         name = type(self).__name__
         pooling = None if self._per_step else self.pooling
         if pooling not in (None, "last", "mean", "attention"):
@@ -168,12 +171,12 @@ class _RNNSequenceBase(ClassifierMixin, BaseEstimator):
         self.classes_ = enc.classes_
         codes = enc.transform(y.ravel()).reshape(y.shape).astype(np.int64)
         weights = self._class_weights(codes.ravel())
-        seed = seed_from(self.random_state)
+        seed = seed_from(cfg.random_state)
         with seeded(seed):
             self.module_ = SequenceNet(str(self.cell).lower(), Xs.shape[2], int(self.hidden_size),
                                        int(self.num_layers), bool(self.bidirectional), float(self.dropout),
                                        len(self.classes_), pooling)
-        train, valid = self._split(Xs, codes, seed)
+        train, valid = self._split(Xs, codes, seed, cfg.validation_size)
         K = len(self.classes_)
 
         def loss_fn(module, batch):
@@ -182,11 +185,8 @@ class _RNNSequenceBase(ClassifierMixin, BaseEstimator):
             w = None if weights is None else weights.to(logits.device)
             return nn.functional.cross_entropy(logits, yb.reshape(-1), weight=w)
 
-        self.history_ = fit_module(self.module_, train, valid, loss_fn=loss_fn, max_epochs=int(self.max_epochs),
-                                   batch_size=int(self.batch_size), lr=float(self.lr),
-                                   weight_decay=float(self.weight_decay), patience=self.patience,
-                                   lr_schedule=self.lr_schedule,
-                                   random_state=seed + 1, device=self.device, progress=self.progress, desc=name)
+        self.history_ = fit_module(self.module_, train, valid, loss_fn=loss_fn, random_state=seed + 1, desc=name,
+                                   **cfg._fit_kwargs())
         self.module_.cpu().eval()
         return self
 
@@ -200,7 +200,8 @@ class _RNNSequenceBase(ClassifierMixin, BaseEstimator):
         the order of ``classes_``."""
         self._check_fitted()
         Xs = torch.from_numpy(self._as_3d(X, fit=False))
-        out = [torch.softmax(self.module_(Xs[i:i + 1024]), -1) for i in range(0, len(Xs), 1024)]
+        with self._threads():
+            out = [torch.softmax(self.module_(Xs[i:i + 1024]), -1) for i in range(0, len(Xs), 1024)]
         return torch.cat(out).double().numpy()
 
     def predict(self, X) -> np.ndarray:
@@ -209,6 +210,7 @@ class _RNNSequenceBase(ClassifierMixin, BaseEstimator):
         return self.classes_[proba.argmax(-1)]
 
 
+@neural_estimator
 class RNNClassifier(_RNNSequenceBase):
     """Many-to-one recurrent classifier (scikit-learn ``ClassifierMixin``).
 
@@ -222,16 +224,13 @@ class RNNClassifier(_RNNSequenceBase):
     dropout : float, default 0.0
         Between stacked layers and before the output layer.
     class_weight : None, "balanced" or dict {label: weight}
-    max_epochs, batch_size, lr, weight_decay, patience, lr_schedule :
-        Training settings of :func:`tsrnn.nn.fit_module` (early stopping needs ``validation_size``); the default
-        schedule anneals the rate to 0 over ``max_epochs`` (cosine).
-    validation_size : float, optional
-        Fraction of the rows held out (at random) for early stopping.
     scale : bool, default True
         Standardise each channel with the training mean and standard deviation.
-    device : "auto", "cpu" or "cuda"
-    random_state : int, optional
-    progress : bool, default False
+    {training_parameters}
+
+    By default a stratified ``validation_size`` of the rows is held out and training stops ``patience`` epochs
+    after the best validation loss, with the best weights restored (one fit on 14k MIT-BIH beats trained all 50
+    epochs before, 26 minutes on 2 cores); the cosine schedule anneals the rate towards 0 over ``max_epochs``.
 
     Attributes
     ----------
@@ -246,9 +245,11 @@ class RNNClassifier(_RNNSequenceBase):
         self._check_fitted()
         if self.module_.pooling != "attention":
             raise ValueError("RNNClassifier: attention_weights needs pooling='attention'")
-        return self.module_.pool_weights(torch.from_numpy(self._as_3d(X, fit=False))).double().numpy()
+        with self._threads():
+            return self.module_.pool_weights(torch.from_numpy(self._as_3d(X, fit=False))).double().numpy()
 
 
+@neural_estimator
 class RNNTagger(_RNNSequenceBase):
     """Many-to-many recurrent tagger: one label per step; ``y`` has shape ``(n, length)``.
 

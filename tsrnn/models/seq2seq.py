@@ -17,9 +17,13 @@ Two output modes:
   forecast; ``point="beam"`` returns the most likely path of :func:`tsrnn.nn.beam_search` instead and
   ``point="greedy"`` the greedy one.
 
-``attention_weights_`` holds the attention of the last ``predict``: ``(n_series, h, window)`` where column ``j``
-is the input ``y_{T - window + 1 + j}`` (sample paths averaged in categorical mode); :meth:`plot_attention`
-draws it as a heat map.
+:meth:`forecast_attention` returns the attention of the forecast from the end of each series, ``(n_series, h,
+window)``, where column ``j`` is the input ``y_{T - window + 1 + j}`` (sample paths averaged in categorical mode):
+the same decoding ``predict`` runs, so it is the attention of ``predict(h)``; :meth:`plot_attention` draws it as a
+heat map. ``predict`` itself stores nothing (it never changes fitted state).
+
+Training settings (epochs, batch size, learning rate and schedule, early stopping on a ``validation_size`` part,
+clipping, device, threads, seed) are the shared ones of :class:`tsrnn.nn.training.TrainingParams`.
 
 (:class:`tsrnn.models.RNNForecaster` has the same categorical output as its ``loss="categorical"`` head.)
 """
@@ -27,6 +31,7 @@ draws it as a heat map.
 from __future__ import annotations
 
 import math
+from dataclasses import field
 
 import numpy as np
 import torch
@@ -35,7 +40,7 @@ from torch import nn
 from ..base import BaseForecaster, gaussian_intervals, quantile_intervals
 from ..nn.decoding import beam_search, greedy, map_state, sample
 from ..nn.seq2seq import Seq2Seq
-from ..nn.training import fit_module, seed_from, seeded
+from ..nn.training import TrainingParams, fit_module, neural_estimator, seed_from, seeded
 
 __all__ = ["Seq2SeqForecaster", "bin_grid"]
 
@@ -53,7 +58,8 @@ def _quantise(y: torch.Tensor, centers: torch.Tensor, width: float) -> torch.Ten
     return k.clamp(0, len(centers) - 1)
 
 
-class Seq2SeqForecaster(BaseForecaster):
+@neural_estimator
+class Seq2SeqForecaster(TrainingParams, BaseForecaster):
     r"""Global encoder–decoder forecaster.
 
     Parameters
@@ -84,12 +90,9 @@ class Seq2SeqForecaster(BaseForecaster):
     beam_width : int, default 8
     temperature, top_k, top_p :
         Sampling settings of :func:`tsrnn.nn.sample`.
-    max_epochs, batch_size, lr, patience : training settings of :func:`tsrnn.nn.fit_module`
     max_windows : int, optional
         At most this many training windows in all (a random subset, from ``random_state``).
-    device : "auto", "cpu" or "cuda"
-    random_state : int, optional
-    progress : bool, default False
+    {training_parameters}
 
     Attributes
     ----------
@@ -97,44 +100,30 @@ class Seq2SeqForecaster(BaseForecaster):
     history_ : TrainingHistory
     loc_, scale_ : dict uid -> float
     sigma_ : (horizon,) RMS of the scaled free-running residuals per step (regression mode)
-    attention_weights_ : ndarray (n_series, h, window) or None, from the last ``predict``
     """
 
     _is_global = True
 
-    def __init__(self, cell: str = "gru", attention: str | None = None, hidden_size: int = 32, num_layers: int = 1,
-                 bidirectional: bool = False, window: int = 24, horizon: int = 12, dropout: float = 0.0,
-                 teacher_forcing: float = 1.0, scheduled_sampling: float | None = None, n_bins: int | None = None,
-                 bin_range: float = 4.0, n_samples: int = 200, point: str = "mean", beam_width: int = 8,
-                 temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-                 max_epochs: int = 50, batch_size: int = 64, lr: float = 3e-3, patience: int | None = 10,
-                 max_windows: int | None = 20000, device: str = "auto", random_state=None, progress: bool = False):
-        self.cell = cell
-        self.attention = attention
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bidirectional = bidirectional
-        self.window = window
-        self.horizon = horizon
-        self.dropout = dropout
-        self.teacher_forcing = teacher_forcing
-        self.scheduled_sampling = scheduled_sampling
-        self.n_bins = n_bins
-        self.bin_range = bin_range
-        self.n_samples = n_samples
-        self.point = point
-        self.beam_width = beam_width
-        self.temperature = temperature
-        self.top_k = top_k
-        self.top_p = top_p
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.patience = patience
-        self.max_windows = max_windows
-        self.device = device
-        self.random_state = random_state
-        self.progress = progress
+    cell: str = "gru"
+    attention: str | None = None
+    hidden_size: int = 32
+    num_layers: int = 1
+    bidirectional: bool = False
+    window: int = 24
+    horizon: int = 12
+    dropout: float = 0.0
+    teacher_forcing: float = 1.0
+    scheduled_sampling: float | None = None
+    n_bins: int | None = None
+    bin_range: float = 4.0
+    n_samples: int = 200
+    point: str = "mean"
+    beam_width: int = 8
+    temperature: float = 1.0
+    top_k: int | None = None
+    top_p: float | None = None
+    max_windows: int | None = 20000
+    lr: float = field(default=3e-3, kw_only=True)
 
     @classmethod
     def _test_params(cls) -> dict:
@@ -172,40 +161,57 @@ class Seq2SeqForecaster(BaseForecaster):
             ts.append(t)
         return np.stack(xs), np.stack(ms), np.stack(ts)
 
-    def _datasets(self, panel, W, H):
-        """Training windows end before each series' last ``H`` values, which form the validation window."""
+    def _datasets(self, panel, W, H, cfg):
+        """Training and validation windows. With ``validation_size``, the last ``max(1, round(validation_size *
+        m))`` of each series' ``m`` full-horizon windows are held out, and training windows end (targets included)
+        before the first of them; without, every window trains."""
         tr, va = [], []
         for s in panel.series:
             z = ((s.y - self.loc_[s.uid]) / self.scale_[s.uid]).astype(np.float32)
-            n = len(z)
-            cut = n - H if n - H >= 2 else n  # keep a validation window when there is room for training too
+            n, m = len(z), len(z) - H  # m: windows ending at 1..n-H have a full target
+            n_val = max(1, int(round(cfg.validation_size * m))) if cfg.validation_size and m >= 2 else 0
+            cut = n - H - n_val + 1 if n_val else n
+            if n_val and cut < 2:  # keep a validation window only when there is room for training too
+                cut, n_val = n, 0
             tr.append(self._windows(z[:cut], W, H, range(1, cut)))
-            if cut < n:
-                va.append(self._windows(z, W, H, [cut]))
+            if n_val:
+                va.append(self._windows(z, W, H, range(cut, cut + n_val)))
         cat = lambda parts: tuple(np.concatenate(c) for c in zip(*parts)) if parts else None  # noqa: E731
         train, valid = cat(tr), cat(va)
         if self.max_windows is not None and len(train[0]) > int(self.max_windows):
-            rs = np.random.default_rng(seed_from(self.random_state))
+            rs = np.random.default_rng(seed_from(cfg.random_state))
             keep = np.sort(rs.choice(len(train[0]), int(self.max_windows), replace=False))
             train = tuple(a[keep] for a in train)
         return train, valid
 
     # ------------------------------------------------------------------ fit
     def _fit_panel(self, panel) -> None:
+        cfg = self._training_config()
         W, H = self._check()
+        with self._threads():
+            self._fit_network(panel, W, H, cfg)
+
+    def _fit_network(self, panel, W, H, cfg) -> None:
         self.loc_, self.scale_ = {}, {}
         for s in panel.series:
             sd = float(np.std(s.y))
             self.loc_[s.uid], self.scale_[s.uid] = float(np.mean(s.y)), (sd if sd > 1e-12 else 1.0)
-        train, valid = self._datasets(panel, W, H)
+        train, valid = self._datasets(panel, W, H, cfg)
         centers = None
         if self.n_bins is not None:
             centers, self.bin_width_ = bin_grid(self.n_bins, float(self.bin_range))
-        seed = seed_from(self.random_state)
+        seed = seed_from(cfg.random_state)
         self.seed_ = seed
         with seeded(seed):
             self.module_ = Seq2Seq(1, 1, int(self.hidden_size), self.cell, int(self.num_layers),
                                    bool(self.bidirectional), self.attention, float(self.dropout), centers)
+        self.history_ = fit_module(self.module_, train, valid, loss_fn=self._loss_fn(), random_state=seed + 1,
+                                   desc=f"Seq2SeqForecaster({self.cell}, {self.attention})", **cfg._fit_kwargs())
+        self.module_.cpu().eval()
+        self.sigma_ = None if self.n_bins is not None else self._residual_sigma(train, valid, H)
+
+    def _loss_fn(self):
+        """Teacher-forced loss (with scheduled sampling, counted in optimiser steps); free running in validation."""
         counter = {"steps": 0}
 
         def loss_fn(module, batch):
@@ -225,13 +231,7 @@ class Seq2SeqForecaster(BaseForecaster):
                 return nn.functional.cross_entropy(out[ok], k[ok])
             return ((out[..., 0] - torch.nan_to_num(t)) ** 2)[ok].mean()
 
-        self.history_ = fit_module(
-            self.module_, train, valid, loss_fn=loss_fn, max_epochs=int(self.max_epochs),
-            batch_size=int(self.batch_size), lr=float(self.lr), patience=self.patience, random_state=seed + 1,
-            device=self.device, progress=self.progress, desc=f"Seq2SeqForecaster({self.cell}, {self.attention})")
-        self.module_.cpu().eval()
-        self.sigma_ = None if self.n_bins is not None else self._residual_sigma(train, valid, H)
-        self.attention_weights_ = None
+        return loss_fn
 
     @torch.no_grad()
     def _residual_sigma(self, train, valid, H) -> np.ndarray:
@@ -250,15 +250,20 @@ class Seq2SeqForecaster(BaseForecaster):
         return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ms))
 
     @torch.no_grad()
-    def _predict_panel(self, panel, h, X, levels):
-        W, H = self._check()
+    def _decode(self, panel, h):
+        """Scaled point paths ``(n, h)``, sample paths ``(n, S, h)`` (categorical) or None, and the attention
+        ``(n, h, window)`` or None, decoded from the end of each series."""
+        W, _ = self._check()
         x, m = self._last_contexts(panel, W)
-        if self.n_bins is None:
-            out, w = self.module_(x[..., None], h, x[:, -1:], mask=m)
-            mean, draws = out[..., 0].double().numpy(), None
-        else:
-            mean, draws, w = self._categorical(x, m, h)
-        self.attention_weights_ = None if w is None else w.double().numpy()
+        with self._threads():
+            if self.n_bins is None:
+                out, w = self.module_(x[..., None], h, x[:, -1:], mask=m)
+                return out[..., 0].double().numpy(), None, w
+            return self._categorical(x, m, h)
+
+    def _predict_panel(self, panel, h, X, levels):
+        _, H = self._check()
+        mean, draws, _ = self._decode(panel, h)
         results = []
         for i, s in enumerate(panel.series):
             loc, scale = self.loc_[s.uid], self.scale_[s.uid]
@@ -272,6 +277,20 @@ class Seq2SeqForecaster(BaseForecaster):
                 iv = gaussian_intervals(mu, scale * sig, levels)
             results.append((mu, iv))
         return results
+
+    def forecast_attention(self, h: int | None = None) -> np.ndarray:
+        """The attention of ``predict(h)``: ``(n_series, h, window)``, series in the order of the fitted panel.
+
+        Row ``k`` is forecast step ``t + k + 1``, column ``j`` the input ``y_{T - window + 1 + j}`` (zero over
+        left padding); averaged over the sample paths in categorical mode. ``h`` defaults to ``horizon``.
+        """
+        self._check_fitted()
+        if self.module_.attention is None:
+            raise ValueError("Seq2SeqForecaster: no attention weights; fit with attention='dot', 'general', ...")
+        h = int(self.horizon if h is None else h)
+        if h < 1:
+            raise ValueError(f"Seq2SeqForecaster: h must be a positive integer, got {h}")
+        return self._decode(self.panel_, h)[2].double().numpy()
 
     def _categorical(self, x, m, h):
         """Sample paths (and optionally the greedy or beam path) of the categorical decoder, in scaled units."""
@@ -311,15 +330,15 @@ class Seq2SeqForecaster(BaseForecaster):
         return torch.stack(ws, 1)
 
     # ------------------------------------------------------------------ plots
-    def plot_attention(self, unique_id=None, ax=None):
-        """Heat map of ``attention_weights_`` of one series: forecast step (rows) by input step (columns)."""
+    def plot_attention(self, unique_id=None, h: int | None = None, ax=None):
+        """Heat map of :meth:`forecast_attention` ``(h)`` of one series: forecast step (rows) by input step
+        (columns)."""
         import matplotlib.pyplot as plt
 
-        if getattr(self, "attention_weights_", None) is None:
-            raise ValueError("Seq2SeqForecaster: no attention weights; fit with attention=... and call predict first")
-        uids = self.panel_.uids
+        uids = self.panel_.uids if hasattr(self, "panel_") else []
+        weights = self.forecast_attention(h)
         i = 0 if unique_id is None else uids.index(unique_id)
-        w = self.attention_weights_[i]
+        w = weights[i]
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 3.5))
         im = ax.imshow(w, aspect="auto", cmap="viridis", origin="upper")

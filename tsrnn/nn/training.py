@@ -1,10 +1,34 @@
-r"""The one training loop every neural estimator of tsrnn uses: :func:`fit_module`.
+r"""The one training loop every neural estimator of tsrnn uses (:func:`fit_module`) and the one training
+configuration they share (:class:`TrainingParams`).
 
-Mini-batches are drawn from tensors held on the device (no DataLoader: the windows of a panel fit in memory),
+Loop. Mini-batches are drawn from tensors held on the device (no DataLoader: the windows of a panel fit in memory),
 shuffled by a generator seeded from ``random_state``; Adam with gradient-norm clipping; a learning-rate schedule;
-early stopping on a held-out set (the estimators hold out the last windows of each series) with the best weights
-restored; tqdm progress; mixed precision on a GPU. Calling it again on an already trained module continues from its
-weights (``warm_start`` in the estimators), optionally with the optimiser state of the previous call.
+early stopping on a held-out set with the best weights restored; tqdm progress; optional mixed precision on a GPU.
+Calling it again on an already trained module continues from its weights (``warm_start`` in the estimators),
+optionally with the optimiser state of the previous call. Its steps are named: :class:`_TrainData` (rows on the
+device or built lazily), :class:`_Precision` (autocast and its float32 fallback), :class:`_Run` (loss and one
+optimiser step), :func:`_train_epoch`, :func:`_train_epochs` (validation, schedule, :class:`_EarlyStopping`).
+
+Configuration. The settings every neural estimator shares (``max_epochs``, ``batch_size``, ``lr``,
+``weight_decay``, ``lr_schedule``, ``patience``, ``validation_size``, ``clip_grad_norm``, ``device``,
+``n_threads``, ``progress``, ``random_state``) are the fields of one dataclass, :class:`TrainingParams`: their
+defaults, their validation (:meth:`TrainingParams._training_config`, called in ``fit``, so ``__init__`` only
+stores) and their documentation (:data:`TRAINING_PARAMETERS_DOC`, filled with each class's defaults) live here
+once. An estimator subclasses it and is decorated with :func:`neural_estimator`, which makes the estimator a
+dataclass too: its own annotated fields, then the shared ones as keyword-only parameters, become a generated
+``__init__`` that only stores its arguments. scikit-learn reads that signature, so ``get_params``, ``set_params``
+and ``clone`` work unchanged; no constructor repeats the settings. A class that needs another default redeclares
+one field (``lr: float = field(default=5e-3, kw_only=True)``). Why not a ``training=TrainingParams(...)``
+parameter: the public API (``RNNForecaster(max_epochs=5)``, ``n_threads``/``device`` on every torch-backed
+estimator) names the settings directly, and nested parameters make grid searches and error texts longer.
+
+Defaults are for small recurrent models on a CPU. ``n_threads=1``: these models are sequential, one intra-op
+thread is fastest for them, and with more threads every step waits for the slowest core when other processes
+share the machine (``benchmarks/results/busy_cpu.md``); it is applied only inside ``fit``/``predict`` through
+:func:`torch_threads` and restored. ``device="cpu"``, not ``"auto"``: at the default sizes (batch 64, hidden 32) a
+GPU trains only 1.2-1.4x faster than a CPU (``benchmarks/results/rnn_speed_cuda.md``), and on the CPU the same
+``random_state`` gives bit-identical forecasts on every machine, with or without a GPU; pass ``device="auto"``
+for large models.
 
 Determinism: everything random (initialisation done by the caller inside :func:`seeded`, shuffling, dropout) is
 drawn from ``random_state``, inside ``torch.random.fork_rng`` so the global generators are left untouched. On a CPU
@@ -19,14 +43,14 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from torch import Tensor, nn
 
-__all__ = ["fit_module", "TrainingHistory", "seeded", "seed_from", "resolve_device", "torch_threads", "adding_problem"]
+__all__ = ["fit_module", "TrainingParams", "neural_estimator", "TrainingHistory", "seeded", "seed_from", "resolve_device", "torch_threads", "adding_problem"]
 
 
 def seed_from(random_state) -> int:
@@ -74,6 +98,148 @@ def resolve_device(device) -> torch.device:
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# One training configuration shared by every neural estimator
+# ---------------------------------------------------------------------------------------------------------------------
+_SCHEDULES = (None, "none", "constant", "plateau", "cosine", "step")
+
+
+@dataclass(eq=False, repr=False, kw_only=True)
+class TrainingParams:
+    """The training settings every neural estimator shares, declared once (see the module docstring).
+
+    Used two ways: as a base class of an estimator decorated with :func:`neural_estimator` (the fields become
+    keyword-only ``__init__`` parameters of the estimator), and as the validated value object that
+    :meth:`_training_config` returns and :func:`fit_module` reads. Validation happens in ``_training_config`` (called
+    from ``fit``), never in ``__init__``, as scikit-learn requires.
+    """
+
+    max_epochs: int = 50
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    lr_schedule: str | None = "plateau"
+    patience: int | None = 10
+    validation_size: float | None = 0.1
+    clip_grad_norm: float | None = 1.0
+    device: str = "cpu"
+    n_threads: int | None = 1
+    progress: bool = False
+    random_state: int | np.random.RandomState | None = None
+
+    def _training_config(self) -> TrainingParams:
+        """The training settings of this estimator as a validated :class:`TrainingParams` (clear ``ValueError``
+        naming the estimator and the setting otherwise)."""
+        values = {f.name: getattr(self, f.name) for f in fields(TrainingParams)}
+        try:
+            return _validated(TrainingParams(**values))
+        except ValueError as e:
+            raise ValueError(f"{type(self).__name__}: {e}") from None
+
+    def _threads(self):
+        """Context manager: ``n_threads`` torch threads inside the block (``fit``/``predict`` bodies), restored after."""
+        n = self.n_threads
+        if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
+            raise ValueError(f"{type(self).__name__}: n_threads must be a positive integer or None, got {n!r}")
+        return torch_threads(n)
+
+    def _fit_kwargs(self) -> dict:
+        """The keyword arguments of :func:`fit_module` these settings give: all but ``validation_size`` (the
+        estimator builds its held-out set) and ``random_state`` (the estimator passes the seed it derived)."""
+        skip = {"validation_size", "random_state"}
+        return {f.name: getattr(self, f.name) for f in fields(TrainingParams) if f.name not in skip}
+
+
+def _positive_int(value, name: str, allow_none: bool = False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer{' or None' if allow_none else ''}, got {value!r}")
+    return int(value)
+
+
+def _non_negative_float(value, name: str, allow_none: bool = False, positive: bool = False):
+    if value is None and allow_none:
+        return None
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not ok or not math.isfinite(float(value)) or float(value) < 0 or (positive and float(value) == 0):
+        kind = "a positive" if positive else "a non-negative"
+        raise ValueError(f"{name} must be {kind} finite number{' or None' if allow_none else ''}, got {value!r}")
+    return float(value)
+
+
+def _validated(c: TrainingParams) -> TrainingParams:
+    """A copy of ``c`` with every setting checked and converted to its plain Python type."""
+    if c.lr_schedule not in _SCHEDULES:
+        raise ValueError(f"lr_schedule must be 'plateau', 'cosine', 'step' or None, got {c.lr_schedule!r}")
+    vs = _non_negative_float(c.validation_size, "validation_size", allow_none=True)
+    if vs is not None and vs >= 1:
+        raise ValueError(f"validation_size must be a fraction in [0, 1) or None, got {c.validation_size!r}")
+    try:
+        resolve_device(c.device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or a torch.device, got {c.device!r} ({e})") from None
+    if not isinstance(c.progress, (bool, np.bool_)):
+        raise ValueError(f"progress must be True or False, got {c.progress!r}")
+    return TrainingParams(
+        max_epochs=_positive_int(c.max_epochs, "max_epochs"), batch_size=_positive_int(c.batch_size, "batch_size"),
+        lr=_non_negative_float(c.lr, "lr", positive=True),
+        weight_decay=_non_negative_float(c.weight_decay, "weight_decay"), lr_schedule=c.lr_schedule,
+        patience=_positive_int(c.patience, "patience", allow_none=True), validation_size=vs or None,
+        clip_grad_norm=_non_negative_float(c.clip_grad_norm, "clip_grad_norm", allow_none=True, positive=True),
+        device=c.device, n_threads=_positive_int(c.n_threads, "n_threads", allow_none=True),
+        progress=bool(c.progress), random_state=c.random_state)
+
+
+DEFAULTS = TrainingParams()
+
+TRAINING_PARAMETERS_DOC = """\
+    max_epochs : int, default {max_epochs}
+        Passes over the training windows (fewer when early stopping ends training).
+    batch_size : int, default {batch_size}
+        Rows per mini-batch.
+    lr : float, default {lr}
+        Adam's learning rate.
+    weight_decay : float, default {weight_decay}
+        Adam's L2 penalty.
+    lr_schedule : {{"plateau", "cosine", "step", None}}, default {lr_schedule!r}
+        Halve the rate after ``patience // 3`` flat epochs, cosine annealing over ``max_epochs``, a step decay,
+        or a constant rate.
+    patience : int or None, default {patience}
+        Stop after this many epochs without a better validation loss and restore the best weights (needs a
+        validation part; ``None``: never stop early).
+    validation_size : float or None, default {validation_size}
+        Fraction held out for early stopping (``None`` or 0: none; train on everything for ``max_epochs``).
+    clip_grad_norm : float or None, default {clip_grad_norm}
+        Rescale the gradient so that its global L2 norm is at most this value.
+    device : {{"cpu", "auto", "cuda"}} or torch.device, default {device!r}
+        Where training runs (``"auto"``: CUDA when available). The fitted network is kept on the CPU.
+    n_threads : int or None, default {n_threads}
+        Torch intra-op threads, set only inside ``fit`` and ``predict`` and restored after (``None``: leave
+        torch's setting).
+    progress : bool, default {progress}
+        Show a progress bar over epochs.
+    random_state : None, int or RandomState, default {random_state}
+        Seeds initialisation, shuffling, dropout and the validation split: the same value gives bit-identical
+        results on the CPU."""
+
+
+def neural_estimator(cls):
+    """Class decorator for an estimator that subclasses :class:`TrainingParams`.
+
+    The class's annotated fields (its own, then the shared training settings, keyword-only) become a generated
+    ``__init__`` that only stores its arguments, which is what scikit-learn's ``get_params``/``clone`` read; and
+    ``{training_parameters}`` in the class docstring becomes :data:`TRAINING_PARAMETERS_DOC` filled with this
+    class's defaults. No ``__eq__``, ``__hash__`` or ``__repr__`` is generated (scikit-learn's are kept).
+    """
+    cls = dataclass(eq=False, repr=False)(cls)
+    if cls.__doc__ and "{training_parameters}" in cls.__doc__:
+        defaults = {f.name: f.default for f in fields(TrainingParams)}
+        defaults.update({f.name: f.default for f in fields(cls) if f.name in defaults})
+        cls.__doc__ = cls.__doc__.replace("{training_parameters}", TRAINING_PARAMETERS_DOC.format(**defaults).strip())
+    return cls
 
 
 @dataclass
@@ -145,20 +311,21 @@ def fit_module(
     valid=None,
     *,
     loss_fn: Callable[[nn.Module, Sequence[Tensor]], Tensor] | None = None,
-    max_epochs: int = 50,
-    batch_size: int = 64,
-    lr: float = 1e-3,
-    weight_decay: float = 0.0,
-    clip_grad_norm: float | None = 1.0,
-    patience: int | None = 10,
-    lr_schedule: str | None = "plateau",
+    max_epochs: int = DEFAULTS.max_epochs,
+    batch_size: int = DEFAULTS.batch_size,
+    lr: float = DEFAULTS.lr,
+    weight_decay: float = DEFAULTS.weight_decay,
+    clip_grad_norm: float | None = DEFAULTS.clip_grad_norm,
+    patience: int | None = DEFAULTS.patience,
+    lr_schedule: str | None = DEFAULTS.lr_schedule,
     max_steps: int | None = None,
     random_state=None,
-    device="auto",
+    device=DEFAULTS.device,
     amp: bool | str = False,
     optimizer_state: dict | None = None,
-    progress: bool = False,
+    progress: bool = DEFAULTS.progress,
     desc: str = "training",
+    n_threads: int | None = None,
 ) -> TrainingHistory:
     r"""Train ``module`` in place with Adam on mini-batches of ``train``; return a :class:`TrainingHistory`.
 
@@ -175,165 +342,252 @@ def fit_module(
         without improvement of the validation loss and restores the best weights.
     loss_fn : callable ``(module, batch) -> scalar``, optional
         Default: ``mse(module(*batch[:-1]), batch[-1])``. The validation loss uses the same function.
-    max_epochs, batch_size, lr, weight_decay : training settings (Adam, ``betas=(0.9, 0.999)``).
-    clip_grad_norm : float or None
-        Rescale the gradient so that its global L2 norm is at most this value.
-    patience : int or None
-        Early-stopping patience in epochs (``None``: never stop early).
-    lr_schedule : {"plateau", "cosine", "step", None}
-        ReduceLROnPlateau (halve after ``patience // 3`` flat epochs), cosine annealing over ``max_epochs``, a
-        step decay, or a constant rate.
+    max_epochs, batch_size, lr, weight_decay, clip_grad_norm, patience, lr_schedule, device, progress :
+        As in :class:`TrainingParams` (Adam with ``betas=(0.9, 0.999)``; early stopping needs ``valid``).
     max_steps : int, optional
         Stop after this many optimiser steps in total (for fixed-budget experiments).
     random_state : None, int or RandomState
         Seeds the shuffling and dropout (the caller builds the module inside :func:`seeded` for initialisation).
-    device : "auto", "cpu", "cuda" or torch.device
     amp : bool or "auto", default False
-        Mixed precision on CUDA (bfloat16 autocast, or float16 with gradient scaling where bfloat16 is
-        unsupported); ``"auto"``/``True`` enable it on CUDA only, never on the CPU. Off by default: for the
-        recurrent models of this package it did not pay on an H200 (LSTM, batch 64/hidden 32 and batch
-        1024/hidden 128: 0.64-0.74x and 0.84-0.86x the float32 throughput in two runs,
-        ``benchmarks/results/rnn_speed_cuda.md``), since cuDNN's float32 RNN kernels are already fast at these
-        sizes and autocast adds casts. The recurrences of the custom cells run in float32 even under autocast.
+        Mixed precision on CUDA only (bfloat16 autocast, or float16 with gradient scaling where bfloat16 is
+        unsupported). Off by default: for these recurrent models it ran at 0.64-0.86x the float32 throughput on
+        an H200 (``benchmarks/results/rnn_speed_cuda.md``). Custom cells' recurrences stay in float32.
     optimizer_state : dict, optional
         ``history.optimizer_state`` of a previous call, to continue training exactly where it stopped.
     progress : bool
         Show a tqdm bar over epochs with the losses.
+    n_threads : int or None, default None
+        Torch intra-op threads during training, restored afterwards (``None``: leave torch's setting). The
+        estimators pass their ``n_threads`` (default 1).
 
     Returns
     -------
     TrainingHistory
     """
-    dev = resolve_device(device)
-    module.to(dev)
-    # a lazy dataset (``__len__`` + ``take(indices) -> arrays``) builds each batch when it is needed, so memory
-    # does not grow with the number of windows; arrays and tensors are moved to the device once
-    lazy = hasattr(train, "take")
-    train_t = None if lazy else _to_tensors(train, dev)
-    valid_t = valid if hasattr(valid, "take") else _to_tensors(valid, dev)
-    if hasattr(valid_t, "take") and len(valid_t) == 0:
-        valid_t = ()
-    n = len(train) if lazy else len(train_t[0])
-    if n == 0:
-        raise ValueError("fit_module: the training set is empty")
-    loss_fn = loss_fn or _default_loss
-    use_amp = (dev.type == "cuda") if amp == "auto" else bool(amp) and dev.type == "cuda"
-    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
-    params = [p for p in module.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    if optimizer_state is not None:
-        opt.load_state_dict(optimizer_state)
-    sched = _make_schedule(lr_schedule, opt, max_epochs, patience or 10)
+    with torch_threads(n_threads):
+        dev = resolve_device(device)
+        module.to(dev)
+        train_d, valid_d = _TrainData(train, dev), _TrainData(valid, dev)
+        if len(train_d) == 0:
+            raise ValueError("fit_module: the training set is empty")
+        run = _Run(module, loss_fn or _default_loss, _Precision.build(amp, dev), clip_grad_norm, max_steps)
+        run.opt = torch.optim.Adam(run.params, lr=lr, weight_decay=weight_decay)
+        if optimizer_state is not None:
+            run.opt.load_state_dict(optimizer_state)
+        sched = _make_schedule(lr_schedule, run.opt, max_epochs, patience or 10)
+        seed = seed_from(random_state)
+        hist = _train_epochs(run, train_d, valid_d, sched, _EarlyStopping(patience), seed, dev, max_epochs,
+                             batch_size, _progress_bar(progress, max_epochs, desc))
+        hist.amp = str(run.precision.dtype).replace("torch.", "") if run.precision.enabled else None
+        hist.optimizer_state = _cpu_state(run.opt.state_dict())
+        return hist
+
+
+class _TrainData:
+    """Rows of a data set: tensors held on the device, or a lazy dataset (``__len__`` + ``take(indices)``) whose
+    batches are built when needed, so memory does not grow with the number of windows. ``None`` is empty."""
+
+    def __init__(self, data, device):
+        self.device = device
+        self.lazy = hasattr(data, "take")
+        self.data = data if self.lazy else _to_tensors(data, device)
+
+    def __len__(self) -> int:
+        if self.lazy:
+            return len(self.data)
+        return len(self.data[0]) if self.data else 0
+
+    def rows(self, idx: Tensor) -> tuple[Tensor, ...]:
+        """The mini-batch of rows ``idx`` (a tensor of indices on the device)."""
+        if self.lazy:
+            return _to_tensors(self.data.take(idx.cpu().numpy()), self.device)
+        return tuple(t[idx] for t in self.data)
+
+    def chunks(self, size: int):
+        """Consecutive batches of at most ``size`` rows, in order (for evaluation)."""
+        n = len(self)
+        for start in range(0, n, size):
+            if self.lazy:
+                yield _to_tensors(self.data.take(np.arange(start, min(n, start + size))), self.device)
+            else:
+                yield tuple(t[start:start + size] for t in self.data)
+
+
+@dataclass
+class _Precision:
+    """Mixed precision on CUDA: the autocast dtype and, for float16, a gradient scaler against underflow.
+
+    Switched off (with a warning) when the first forward pass fails under autocast, i.e. the model has an op
+    without a low-precision kernel.
+    """
+
+    enabled: bool
+    dtype: torch.dtype
+    scaler: torch.amp.GradScaler
+
+    @classmethod
+    def build(cls, amp, dev: torch.device) -> _Precision:
+        on = (dev.type == "cuda") if amp == "auto" else bool(amp) and dev.type == "cuda"
+        dtype = torch.bfloat16 if on and torch.cuda.is_bf16_supported() else torch.float16
+        return cls(on, dtype, torch.amp.GradScaler("cuda", enabled=on and dtype == torch.float16))
+
+    def autocast(self):
+        return torch.autocast("cuda", dtype=self.dtype) if self.enabled else contextlib.nullcontext()
+
+    def disable(self, error: Exception) -> None:
+        warnings.warn(f"fit_module: mixed precision failed ({error}); training in float32", stacklevel=6)
+        self.enabled = False
+        self.scaler = torch.amp.GradScaler("cuda", enabled=False)
+
+
+class _EarlyStopping:
+    """Tracks the best validation loss, keeps a CPU copy of the best weights, and says when to stop."""
+
+    def __init__(self, patience: int | None):
+        self.patience, self.best, self.best_state, self.bad, self.best_epoch = patience, math.inf, None, 0, -1
+
+    def update(self, loss: float, epoch: int, module: nn.Module) -> bool:
+        """Record an epoch's validation loss; True when ``patience`` epochs passed without improvement."""
+        if loss < self.best - 1e-12:
+            self.best, self.bad, self.best_epoch = loss, 0, epoch
+            self.best_state = _cpu_state(module.state_dict())
+        else:
+            self.bad += 1
+        return self.patience is not None and self.bad >= self.patience
+
+    def restore(self, module: nn.Module) -> None:
+        if self.best_state is not None:
+            module.load_state_dict(self.best_state)
+
+
+@dataclass
+class _Run:
+    """What one training run updates: the module, its loss, the optimiser, precision, and the step count."""
+
+    module: nn.Module
+    loss_fn: Callable
+    precision: _Precision
+    clip_grad_norm: float | None
+    max_steps: int | None
+    opt: torch.optim.Optimizer | None = None
+    steps: int = 0
+
+    def __post_init__(self):
+        self.params = [p for p in self.module.parameters() if p.requires_grad]
+
+    @property
+    def out_of_steps(self) -> bool:
+        return self.max_steps is not None and self.steps >= self.max_steps
+
+    def loss(self, batch) -> Tensor:
+        """The loss of one batch, under autocast when enabled (falling back to float32 before the first step)."""
+        try:
+            with self.precision.autocast():
+                return self.loss_fn(self.module, batch)
+        except RuntimeError as e:
+            if not self.precision.enabled or self.steps:
+                raise
+            self.precision.disable(e)
+            return self.loss_fn(self.module, batch)
+
+    def step(self, loss: Tensor) -> None:
+        """Backward pass, gradient-norm clipping, and one optimiser step (scaled when float16 autocast is on)."""
+        self.opt.zero_grad(set_to_none=True)
+        scaler, params = self.precision.scaler, self.params
+        if scaler.is_enabled():
+            scaler.scale(loss).backward()
+            if self.clip_grad_norm:
+                scaler.unscale_(self.opt)
+                nn.utils.clip_grad_norm_(params, self.clip_grad_norm)
+            scaler.step(self.opt)
+            scaler.update()
+        else:
+            loss.backward()
+            if self.clip_grad_norm:
+                nn.utils.clip_grad_norm_(params, self.clip_grad_norm)
+            self.opt.step()
+        self.steps += 1
+
+
+def _train_epoch(run: _Run, data: _TrainData, perm: Tensor, batch_size: int) -> tuple[float, int]:
+    """One pass over the rows in the order ``perm``; the mean training loss and the number of rows seen."""
+    run.module.train()
+    total, count = 0.0, 0
+    for start in range(0, len(data), batch_size):
+        idx = perm[start:start + batch_size]
+        loss = run.loss(data.rows(idx))
+        run.step(loss)
+        total += loss.detach() * len(idx)
+        count += len(idx)
+        if run.out_of_steps:
+            break
+    return float(total) / count, count  # one device sync per epoch
+
+
+def _train_epochs(run, train, valid, sched, stopper, seed, dev, max_epochs, batch_size, bar) -> TrainingHistory:
+    """Epochs of training, validation, schedule step and early stopping; the best weights restored at the end."""
     hist = TrainingHistory()
-    seed = seed_from(random_state)
     gen = torch.Generator(device="cpu").manual_seed(seed)
-    best, best_state, bad = math.inf, None, 0
-    steps = 0
     t0 = time.perf_counter()
-
-    amp_on = [use_amp]  # switched off if the model has an op without a low-precision kernel
-
-    def autocast():
-        return torch.autocast("cuda", dtype=amp_dtype) if amp_on[0] else contextlib.nullcontext()
-
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=max_epochs, desc=desc, leave=False)
     with seeded(seed, dev):
-        for _epoch in range(max_epochs):
-            module.train()
-            perm = torch.randperm(n, generator=gen).to(dev)
-            total, count = 0.0, 0
-            for start in range(0, n, batch_size):
-                idx = perm[start:start + batch_size]
-                batch = (_to_tensors(train.take(idx.cpu().numpy()), dev) if lazy
-                         else tuple(t[idx] for t in train_t))
-                try:
-                    with autocast():
-                        loss = loss_fn(module, batch)
-                except RuntimeError as e:
-                    if not amp_on[0] or steps:
-                        raise
-                    warnings.warn(f"fit_module: mixed precision failed ({e}); training in float32", stacklevel=2)
-                    amp_on[0] = False
-                    scaler = torch.amp.GradScaler("cuda", enabled=False)
-                    loss = loss_fn(module, batch)
-                opt.zero_grad(set_to_none=True)
-                if scaler.is_enabled():  # float16 autocast: scale the loss against underflow
-                    scaler.scale(loss).backward()
-                    if clip_grad_norm:
-                        scaler.unscale_(opt)
-                        nn.utils.clip_grad_norm_(params, clip_grad_norm)
-                    scaler.step(opt)
-                    scaler.update()
-                else:
-                    loss.backward()
-                    if clip_grad_norm:
-                        nn.utils.clip_grad_norm_(params, clip_grad_norm)
-                    opt.step()
-                total += loss.detach() * len(idx)
-                count += len(idx)
-                steps += 1
-                if max_steps is not None and steps >= max_steps:
-                    break
+        for epoch in range(max_epochs):
+            perm = torch.randperm(len(train), generator=gen).to(dev)
+            loss, count = _train_epoch(run, train, perm, batch_size)
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"fit_module: the training loss became {loss} (epoch {epoch}); "
+                                         "lower lr or check the inputs")
             hist.n_samples += count
-            hist.train_loss.append(float(total) / count)  # one device sync per epoch
-            if not math.isfinite(hist.train_loss[-1]):
-                raise FloatingPointError(f"fit_module: the training loss became {hist.train_loss[-1]} "
-                                         f"(epoch {_epoch}); lower lr or check the inputs")
-            hist.lr.append(opt.param_groups[0]["lr"])
-            monitor = hist.train_loss[-1]
-            if valid_t:
-                monitor = _evaluate(module, valid_t, loss_fn, batch_size * 4, autocast)
+            hist.train_loss.append(loss)
+            hist.lr.append(run.opt.param_groups[0]["lr"])
+            monitor, stop = loss, False
+            if len(valid):
+                monitor = _evaluate(run.module, valid, run.loss_fn, batch_size * 4, run.precision)
                 hist.valid_loss.append(monitor)
-                if monitor < best - 1e-12:
-                    best, bad, hist.best_epoch = monitor, 0, _epoch
-                    best_state = _cpu_state(module.state_dict())
-                else:
-                    bad += 1
-            if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                sched.step(monitor)
-            elif sched is not None:
-                sched.step()
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{hist.train_loss[-1]:.4g}",
-                                **({"valid": f"{monitor:.4g}"} if valid_t else {}))
-            if valid_t and patience is not None and bad >= patience:
-                hist.stopped_early = True
-                break
-            if max_steps is not None and steps >= max_steps:
+                stop = stopper.update(monitor, epoch, run.module)
+            _schedule_step(sched, monitor)
+            _show(bar, loss, monitor if len(valid) else None)
+            if stop or run.out_of_steps:
+                hist.stopped_early = stop
                 break
     if bar is not None:
         bar.close()
-    if best_state is not None:
-        module.load_state_dict(best_state)
-    if not valid_t:
-        hist.best_epoch = hist.n_epochs - 1
-    module.eval()
+    stopper.restore(run.module)
+    hist.best_epoch = stopper.best_epoch if len(valid) else hist.n_epochs - 1
+    run.module.eval()
     hist.seconds = time.perf_counter() - t0
-    hist.amp = str(amp_dtype).replace("torch.", "") if amp_on[0] else None
-    hist.optimizer_state = _cpu_state(opt.state_dict())
     return hist
 
 
+def _schedule_step(sched, monitor: float) -> None:
+    if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        sched.step(monitor)
+    elif sched is not None:
+        sched.step()
+
+
+def _progress_bar(progress: bool, total: int, desc: str):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False)
+
+
+def _show(bar, loss: float, valid: float | None) -> None:
+    if bar is not None:
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.4g}", **({"valid": f"{valid:.4g}"} if valid is not None else {}))
+
+
 @torch.no_grad()
-def _evaluate(module, data, loss_fn, batch_size, autocast) -> float:
+def _evaluate(module, data: _TrainData, loss_fn, batch_size, precision: _Precision) -> float:
     module.eval()
-    lazy = hasattr(data, "take")
-    n = len(data) if lazy else len(data[0])
-    device = next(module.parameters()).device
     total = 0.0
-    for start in range(0, n, batch_size):
-        batch = (_to_tensors(data.take(np.arange(start, min(n, start + batch_size))), device) if lazy
-                 else tuple(t[start:start + batch_size] for t in data))
-        with autocast():
+    for batch in data.chunks(batch_size):
+        with precision.autocast():
             total += float(loss_fn(module, batch)) * len(batch[0])
     module.train()
-    return total / n
+    return total / len(data)
 
 
 def copy_task(generator: torch.Generator, batch: int, length: int, bits: int):

@@ -301,15 +301,18 @@ def plot_anomalies(data, detections=None, *, scores=None, labels=None, unique_id
 
 
 # ------------------------------------------------------------------------------------------------ attention
-def plot_attention(weights, unique_id=None, *, x_labels=None, y_labels=None, ax=None, title: str | None = None):
+def plot_attention(weights, unique_id=None, *, h: int | None = None, x_labels=None, y_labels=None, ax=None,
+                   title: str | None = None):
     """Heat map of attention weights: output step (rows) by input step (columns).
 
     Parameters
     ----------
-    weights : ndarray (h, window) or (n_series, h, window), or a fitted model with ``attention_weights_``
-        e.g. :class:`tsrnn.models.Seq2SeqForecaster` after ``predict`` (column ``j`` is input ``y_{T-W+1+j}``).
+    weights : ndarray (h, window) or (n_series, h, window), or a fitted model with ``forecast_attention(h)``
+        e.g. :class:`tsrnn.models.Seq2SeqForecaster` (column ``j`` is input ``y_{T-W+1+j}``).
     unique_id : optional
         Series to draw (an index into the first axis for arrays, a series id for a model).
+    h : int, optional
+        Forecast steps, for a model (default: its ``horizon``).
     x_labels, y_labels : list of str, optional
         Tick labels (default ``t-k`` for inputs and ``t+k`` for outputs).
 
@@ -318,11 +321,9 @@ def plot_attention(weights, unique_id=None, *, x_labels=None, y_labels=None, ax=
     matplotlib.figure.Figure
     """
     name = None
-    if hasattr(weights, "attention_weights_"):
+    if hasattr(weights, "forecast_attention"):
         model = weights
-        weights = model.attention_weights_
-        if weights is None:
-            raise ValueError("the model holds no attention weights: fit it with attention=... and call predict")
+        weights = model.forecast_attention(h)
         uids = list(getattr(getattr(model, "panel_", None), "uids", range(len(weights))))
         i = 0 if unique_id is None else uids.index(unique_id)
         weights, name = weights[i], uids[i]
