@@ -29,6 +29,7 @@ forecasting", International Journal of Forecasting 36 (2020) 75-85.
 from __future__ import annotations
 
 import copy
+from dataclasses import field
 
 import numpy as np
 import torch
@@ -38,7 +39,7 @@ from torch import nn
 from ..base import BaseForecaster
 from ..features import detect_seasonality
 from ..nn.recurrent import RNN
-from ..nn.training import fit_module, seed_from, seeded, torch_threads
+from ..nn.training import TrainingParams, fit_module, neural_estimator, seed_from, seeded
 
 __all__ = ["ESRNNForecaster", "ESRNNModule", "holt_winters"]
 
@@ -217,7 +218,8 @@ def _level_penalty(level, mask):
 
 
 # ----------------------------------------------------------------------------------------------- forecaster
-class ESRNNForecaster(BaseForecaster):
+@neural_estimator
+class ESRNNForecaster(TrainingParams, BaseForecaster):
     r"""ES-RNN (Smyl 2020): per-series Holt-Winters smoothing learned jointly with a global dilated LSTM.
 
     See the module docstring for the equations. Defaults follow Smyl's hourly configuration, scaled to a CPU:
@@ -243,11 +245,6 @@ class ESRNNForecaster(BaseForecaster):
         outermost ones extrapolated with a normal tail.
     level_penalty : float, default 10.0
         Weight of the level-wiggliness penalty.
-    max_epochs : int, optional
-        Passes over the series; default: enough for about 300 optimiser steps, at least 10 and at most 40.
-    batch_size : int, default 32
-        Series per mini-batch.
-    lr, clip_grad_norm : Adam learning rate and gradient-norm clip (:func:`tsrnn.nn.fit_module`).
     n_windows : int or None, default 128
         Window ends per series at which each mini-batch's loss is computed (random, shared by the batch; the LSTM
         still reads every step). Neighbouring windows overlap almost entirely, so a sample of them costs a
@@ -256,11 +253,10 @@ class ESRNNForecaster(BaseForecaster):
         Networks trained from different seeds (``random_state`` + k); their forecasts are averaged.
     n_snapshots : int, default 3
         Weights of each of the last ``n_snapshots`` epochs of each network, averaged as well.
-    n_threads : int or None, default 1
-        Torch intra-op threads inside ``fit`` and ``predict`` (restored after).
-    device : "auto", "cpu" or "cuda", default "cpu"
-    random_state : int, optional
-    progress : bool, default False
+    {training_parameters}
+
+    A mini-batch is ``batch_size`` whole series. ``validation_size`` must stay ``None``: as in Smyl's setup the
+    model trains on every window for ``max_epochs`` (``patience`` is unused).
 
     Attributes
     ----------
@@ -272,29 +268,23 @@ class ESRNNForecaster(BaseForecaster):
 
     _is_global = True
 
-    def __init__(self, season_length="auto", horizon: int | None = None, window: int | None = None,
-                 hidden_size: int = 40, dilations=None, quantiles=None, level_penalty: float = 10.0,
-                 max_epochs: int | None = None, batch_size: int = 32, lr: float = 3e-3,
-                 clip_grad_norm: float | None = 20.0, n_windows: int | None = 128, n_models: int = 1, n_snapshots: int = 3,
-                 n_threads: int | None = 1, device: str = "cpu", random_state=None, progress: bool = False):
-        self.season_length = season_length
-        self.horizon = horizon
-        self.window = window
-        self.hidden_size = hidden_size
-        self.dilations = dilations
-        self.quantiles = quantiles
-        self.level_penalty = level_penalty
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.clip_grad_norm = clip_grad_norm
-        self.n_windows = n_windows
-        self.n_models = n_models
-        self.n_snapshots = n_snapshots
-        self.n_threads = n_threads
-        self.device = device
-        self.random_state = random_state
-        self.progress = progress
+    season_length: object = "auto"
+    horizon: int | None = None
+    window: int | None = None
+    hidden_size: int = 40
+    dilations: tuple | None = None
+    quantiles: tuple | None = None
+    level_penalty: float = 10.0
+    n_windows: int | None = 128
+    n_models: int = 1
+    n_snapshots: int = 3
+    max_epochs: int = field(default=40, kw_only=True)
+    batch_size: int = field(default=32, kw_only=True)
+    lr: float = field(default=3e-3, kw_only=True)
+    lr_schedule: str | None = field(default=None, kw_only=True)
+    patience: int | None = field(default=None, kw_only=True)
+    validation_size: float | None = field(default=None, kw_only=True)
+    clip_grad_norm: float | None = field(default=20.0, kw_only=True)
 
     @classmethod
     def _test_params(cls) -> dict:
@@ -360,12 +350,6 @@ class ESRNNForecaster(BaseForecaster):
         return 0.0 if lo > 0 else -lo + max(float(np.std(y)), 1e-3)
 
     # ------------------------------------------------------------------ fit
-    def _epochs(self, n_series: int) -> int:
-        if self.max_epochs is not None:
-            return max(1, int(self.max_epochs))
-        per_epoch = -(-n_series // int(self.batch_size))
-        return int(np.clip(round(300 / per_epoch), 10, 40))
-
     def _fit_panel(self, panel) -> None:
         self.offset_ = {s.uid: self._shift(s.y) for s in panel.series}
         self.seasons_, self.horizon_, self.window_, dil, q = self._settings(panel)
@@ -373,14 +357,17 @@ class ESRNNForecaster(BaseForecaster):
         init = list(zip(*[initial_seasons(np.log(y[i, :mask[i].sum()]), self.seasons_)
                           for i in range(len(y))])) if self.seasons_ else []
         data = (np.arange(len(y)), y, mask)
+        cfg = self._training_config()
+        if cfg.validation_size:
+            raise ValueError("ESRNNForecaster: validation_size must be None (it trains on every window)")
         base = seed_from(self.random_state)
         self.members_, self.histories_ = [], []
-        with torch_threads(self.n_threads):
+        with self._threads():
             for k in range(int(self.n_models)):
                 with seeded(base + k):
                     module = ESRNNModule(len(y), self.seasons_, [np.stack(s) for s in init], self.window_,
                                          self.horizon_, q, int(self.hidden_size), dil)
-                self._train(module, data, base + k)
+                self._train(module, data, base + k, cfg)
 
     def _loss(self, module, batch):
         idx, y, mask = batch
@@ -388,16 +375,16 @@ class ESRNNForecaster(BaseForecaster):
         loss = _pinball(out["quantiles"], out["target"], module.q, out["valid"])
         return loss + float(self.level_penalty) * _level_penalty(out["level"], mask)
 
-    def _train(self, module, data, seed) -> None:
+    def _train(self, module, data, seed, cfg) -> None:
         """Train one network; keep its weights after each of the last ``n_snapshots`` epochs."""
-        epochs = self._epochs(len(data[0]))
+        epochs = cfg.max_epochs
         n_snap = int(np.clip(self.n_snapshots, 1, epochs))
+        kw = {**cfg._fit_kwargs(), "desc": "ESRNNForecaster"}
         state = None
         for part, n_ep in enumerate([epochs - n_snap + 1] + [1] * (n_snap - 1)):
-            hist = fit_module(module, data, None, loss_fn=self._loss, max_epochs=n_ep, batch_size=int(self.batch_size),
-                              lr=float(self.lr), clip_grad_norm=self.clip_grad_norm, patience=None, lr_schedule=None,
-                              random_state=seed + 1000 * part, device=self.device, optimizer_state=state,
-                              progress=self.progress, desc="ESRNNForecaster")
+            kw["max_epochs"] = n_ep
+            hist = fit_module(module, data, None, loss_fn=self._loss, random_state=seed + 1000 * part,
+                              optimizer_state=state, **kw)
             state = hist.optimizer_state
             self.histories_.append(hist)
             self.members_.append(copy.deepcopy(module).cpu().eval())
@@ -442,7 +429,7 @@ class ESRNNForecaster(BaseForecaster):
         return np.concatenate(blocks, axis=1)[:, :h]
 
     def _predict_panel(self, panel, h, X, levels):
-        with torch_threads(self.n_threads):
+        with self._threads():
             fc = self._quantile_paths(panel, h)
         q = self.members_[0].q.numpy().astype(float)
         results = []
