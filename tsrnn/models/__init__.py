@@ -19,6 +19,8 @@ _NAMES = {
     "ReductionForecaster": "reduction",
     "RNNForecaster": "rnn",
     "Seq2SeqForecaster": "seq2seq",
+    "ESRNNForecaster": "esrnn",
+    "EnsembleForecaster": "ensemble",
     "Croston": "intermittent",
     "TSB": "intermittent",
     "ADIDA": "intermittent",
