@@ -46,12 +46,18 @@ class ForecastSuite:
 
 
 def _make(cls_name: str, **kwargs):
-    """``tsrnn.models.<cls_name>(**kwargs)``; an argument it does not take raises ``ValueError`` naming it."""
+    """``tsrnn.models.<cls_name>(**kwargs)``; an argument it does not take raises ``ValueError`` naming it. An
+    argument given as a ``(class name, arguments)`` pair is built the same way (a meta-estimator's inner model)."""
     cls = getattr(importlib.import_module("tsrnn.models"), cls_name)
     unknown = sorted(set(kwargs) - set(cls().get_params(deep=False)))
     if unknown:
         raise ValueError(f"{cls_name} takes no argument(s) {unknown}; check the suite's model list")
+    kwargs = {k: _make(v[0], **v[1]) if _is_spec(v) else v for k, v in kwargs.items()}
     return cls(**kwargs)
+
+
+def _is_spec(value) -> bool:
+    return isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str) and isinstance(value[1], dict)
 
 
 def _forecasters(m: int, seasonal_skip: bool = False) -> dict:
@@ -81,6 +87,20 @@ def _forecasters(m: int, seasonal_skip: bool = False) -> dict:
     }
 
 
+def _demand_models(m: int, conformal_of: str) -> dict:
+    """The demand-planning additions of the quick and sales suites: the intermittent-demand baselines, the
+    count-distribution RNN, a conformal wrapper of a strong classical model, and the ES-RNN hybrid."""
+    return {
+        "Croston-SBA": ("Croston", dict(method="sba")),
+        "TSB": ("TSB", {}),
+        "ADIDA": ("ADIDA", {}),
+        "IMAPA": ("IMAPA", {}),
+        "LSTM-negbin": ("RNNForecaster", dict(cell="lstm", distribution="negbin", max_windows=150, **_NN_SMALL)),
+        f"Conformal-{conformal_of}": ("ConformalForecaster", dict(forecaster=(conformal_of, dict(season_length=m)))),
+        "ESRNN": ("ESRNNForecaster", dict(season_length=m, max_epochs=15, random_state=0)),
+    }
+
+
 def _load_quick():
     from ..datasets import load_sales
 
@@ -105,11 +125,17 @@ def _load_m4_hourly():
 
 
 FORECAST_SUITES = {
-    "quick": ForecastSuite(_load_quick, h=14, n_windows=2, season_length=7, models=_forecasters(7)),
-    "sales": ForecastSuite(_load_retail, h=12, n_windows=3, season_length=12, models=_forecasters(12)),
+    # the conformal wrapper: Theta in the quick suite (cheap), AutoARIMA (the best classical model) on retail
+    "quick": ForecastSuite(_load_quick, h=14, n_windows=2, season_length=7,
+                           models={**_forecasters(7), **_demand_models(7, "Theta")},
+                           metrics=("mae", "rmse", "smape", "mase", "msis", "crps")),
+    "sales": ForecastSuite(_load_retail, h=12, n_windows=3, season_length=12,
+                           models={**_forecasters(12), **_demand_models(12, "AutoARIMA")},
+                           metrics=("mae", "rmse", "smape", "mase", "msis", "crps")),
     "m4": ForecastSuite(_load_m4_hourly, h=48, n_windows=1, season_length=24,
-                        models={k: v for k, v in _forecasters(24, seasonal_skip=True).items()
-                                if k not in ("Mean", "Drift")},
+                        models={**{k: v for k, v in _forecasters(24, seasonal_skip=True).items()
+                                   if k not in ("Mean", "Drift")},
+                                "ESRNN": ("ESRNNForecaster", dict(season_length=24, random_state=0))},
                         metrics=("smape", "mase", "owa"), level=None, benchmark="Naive2"),
 }
 
