@@ -33,10 +33,9 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from m4_rnn import ANCHORS, H, M, score  # noqa: E402
+from m4_rnn import H, M, score, write_table  # noqa: E402
 
 from tsrnn.datasets import load_m4  # noqa: E402
-from tsrnn.metrics import owa  # noqa: E402
 from tsrnn.models import AutoARIMA, ESRNNForecaster, Naive2, RNNForecaster, SeasonalNaive, Theta  # noqa: E402
 
 # m4_rnn.py's default network (its first table, OWA 0.604) and its best one (third configuration, OWA 0.596)
@@ -104,7 +103,6 @@ def _combinations(fcs: dict) -> dict:
 
 
 def _report(args, rows, n_ids, settings):
-    s2, m2 = rows["Naive2"][:2]
     lines = ["# M4 Hourly: ESRNNForecaster, global RNNs, their ensembles and classical models (one run)", "",
              f"- command: `python benchmarks/m4_esrnn.py {' '.join(sys.argv[1:])}`",
              f"- date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; torch {torch.__version__}; numpy "
@@ -114,14 +112,7 @@ def _report(args, rows, n_ids, settings):
              "worker process with n_jobs=1, the RNNs in a second one",
              f"- ESRNN settings: {settings}", "",
              "| model | sMAPE | MASE | OWA | CPU seconds | notes |", "| --- | --- | --- | --- | --- | --- |"]
-    for name, (sm, ms, secs, note) in rows.items():
-        sec = "" if secs is None else f"{secs:.0f}"
-        lines.append(f"| {name} | {sm:.3f} | {ms:.3f} | {owa(sm, ms, s2, m2):.3f} | {sec} | {note} |")
-    for name, (sm, ms, o) in ANCHORS.items():
-        lines.append(f"| {name} | {'' if sm is None else sm} | {'' if ms is None else ms} | {o} | | published |")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text("\n".join(lines) + "\n")
-    return lines
+    return write_table(args.out, lines, rows)
 
 
 def main():

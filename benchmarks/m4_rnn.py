@@ -94,7 +94,6 @@ def _fit_score(name, model, train, test, keep=None):
 
 
 def _report(args, rows, n_ids, pending):
-    s2, m2 = rows["Naive2"][:2]
     dev = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                        ("cpu" if args.device == "auto" else args.device))
     dev_name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU"
@@ -108,14 +107,23 @@ def _report(args, rows, n_ids, pending):
              "shared machine (noisy).",
              f"- RNN settings: {rnn('lstm', args.device, args.epochs).get_params()}", "",
              "| model | sMAPE | MASE | OWA | seconds | notes |", "| --- | --- | --- | --- | --- | --- |"]
+    pending = {name: f"did not finish within --deadline-s={args.deadline_s}" for name in pending}
+    return write_table(args.out, lines, rows, pending)
+
+
+def write_table(out, lines: list, rows: dict, pending: dict | None = None) -> list:
+    """Append the results table (``rows``: name -> (sMAPE, MASE, seconds or None, note); OWA against the row
+    "Naive2"), the unfinished models (name -> note) and the published anchors to ``lines``; write them to ``out``."""
+    s2, m2 = rows["Naive2"][:2]
     for name, (sm, ms, secs, note) in rows.items():
-        lines.append(f"| {name} | {sm:.3f} | {ms:.3f} | {owa(sm, ms, s2, m2):.3f} | {secs:.0f} | {note} |")
-    for name in pending:
-        lines.append(f"| {name} | | | | | did not finish within --deadline-s={args.deadline_s} |")
+        sec = "" if secs is None else f"{secs:.0f}"
+        lines.append(f"| {name} | {sm:.3f} | {ms:.3f} | {owa(sm, ms, s2, m2):.3f} | {sec} | {note} |")
+    for name, note in (pending or {}).items():
+        lines.append(f"| {name} | | | | | {note} |")
     for name, (sm, ms, o) in ANCHORS.items():
         lines.append(f"| {name} | {'' if sm is None else sm} | {'' if ms is None else ms} | {o} | | published |")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text("\n".join(lines) + "\n")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text("\n".join(lines) + "\n")
     return lines
 
 
