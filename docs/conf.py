@@ -26,7 +26,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TSRNN_NOTEBOOK_FAST", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
+# the notebook kernels show figures inline (ipykernel's backend) only when no other backend is forced on them
+os.environ.pop("MPLBACKEND", None)
 
 import tsrnn  # noqa: E402
 

@@ -49,7 +49,8 @@ GUIDE = sorted(p.stem for p in (ROOT / "docs" / "user_guide").glob("*.md") if p.
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "TSRNN_DOCS_OFFLINE": "1", "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # kernels draw figures inline
+    env.update(TSRNN_DOCS_OFFLINE="1", PYTHONPATH=str(ROOT))
     proc = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", "-d", str(out / "doctrees"),
          str(ROOT / "docs"), str(out / "html")],

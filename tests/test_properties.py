@@ -229,13 +229,15 @@ FAMILIES = {
     "HMM forecaster": ["HMMForecaster"],
     "neural/global forecasters": ["RNNForecaster", "Seq2SeqForecaster", "ReductionForecaster"],
     "intermittent forecasters": ["Croston", "TSB", "ADIDA", "IMAPA"],
-    "meta forecasters": ["ConformalForecaster"],
+    "meta forecasters": ["ConformalForecaster", "EnsembleForecaster"],
+    "ES-RNN": ["ESRNNForecaster"],
 }
 _CHEAPER = {"RNNForecaster": dict(max_epochs=1, hidden_size=4), "Seq2SeqForecaster": dict(max_epochs=1, hidden_size=4),
+            "ESRNNForecaster": dict(max_epochs=1, hidden_size=4, n_snapshots=1),
             "HMMForecaster": dict(n_states=2), "AutoARIMA": dict(max_order=2)}
 EXAMPLES = {"baseline forecasters": 500, "statistical forecasters": 500, "spectral forecasters": 500,
             "HMM forecaster": 500, "neural/global forecasters": 500, "intermittent forecasters": 300,
-            "meta forecasters": 150}
+            "meta forecasters": 150, "ES-RNN": 60}
 
 
 def _cheap(name):

@@ -223,12 +223,12 @@ def test_detector_report(tmp_path):
 
     rng = np.random.default_rng(5)
     frames = []
-    for i in range(3):
-        y = rng.normal(size=240)
-        lab = np.zeros(240, int)
-        y[150 + 20 * i] += 9
-        lab[148 + 20 * i:153 + 20 * i] = 1
-        frames.append(pd.DataFrame({"unique_id": f"s{i}", "ds": np.arange(240), "y": y, "label": lab}))
+    for i in range(3):  # 800 rows: the first 120 train, enough for the 80-row window's warm-up
+        y = rng.normal(size=800)
+        lab = np.zeros(800, int)
+        y[450 + 20 * i] += 9
+        lab[448 + 20 * i:453 + 20 * i] = 1
+        frames.append(pd.DataFrame({"unique_id": f"s{i}", "ds": np.arange(800), "y": y, "label": lab}))
     data = pd.concat(frames, ignore_index=True)
     res = evaluate_detectors({"z20": RollingZScore(window=20), "z40": RollingZScore(window=40),
                               "z80": RollingZScore(window=80)}, data, progress=False)

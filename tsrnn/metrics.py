@@ -220,8 +220,8 @@ def as_loss(metric: str, values):
     return v if lower or metric.endswith("_s") else -v
 
 
-# Interval metrics the backtest computes per (series, window) when it forecasts intervals (``level``):
-# name -> f(y, f, {level: (lo, hi)}, scale) -> {score column: values}.
+#: Interval metrics the backtest computes per (series, window) when it forecasts intervals (``level``):
+#: name -> f(y, f, {level: (lo, hi)}, scale) -> {score column: values}.
 INTERVAL_METRICS = {
     "msis": lambda y, f, iv, scale: {f"msis-{lv}": msis(y, lo, hi, level=lv, scale=scale) for lv, (lo, hi) in iv.items()},
     "crps": lambda y, f, iv, scale: {"crps": crps_from_intervals(y, f, iv)},

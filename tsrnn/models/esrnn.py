@@ -260,10 +260,14 @@ class ESRNNForecaster(TrainingParams, BaseForecaster):
 
     Attributes
     ----------
-    members_ : list of ESRNNModule (on the CPU), the ensemble
-    seasons_ : tuple of int, window_, horizon_ : the resolved settings
-    offset_ : dict uid -> float added before the log (non-positive series are shifted to be positive)
+    members_ : list of ESRNNModule
+        The ensemble (on the CPU).
+    seasons_ : tuple of int
+        The resolved seasons; ``window_`` and ``horizon_`` (int) are the resolved input and output lengths.
+    offset_ : dict
+        ``uid -> float`` added before the log (non-positive series are shifted to be positive).
     histories_ : list of TrainingHistory
+        One per member.
     """
 
     _is_global = True
