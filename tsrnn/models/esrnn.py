@@ -322,7 +322,8 @@ class ESRNNForecaster(TrainingParams, BaseForecaster):
             raise ValueError(f"ESRNNForecaster: horizon and window must be >= 1, got {H} and {w}")
         short = [s.uid for s in panel.series if len(s.y) < w + 1]
         if short:
-            raise ValueError(f"ESRNNForecaster: series {short[0]!r} has fewer than window + 1 = {w + 1} values")
+            raise ValueError(f"ESRNNForecaster: series {short[0]!r} is too short: it needs at least window + 1 = "
+                             f"{w + 1} values")
         if self.dilations is not None:
             dil = tuple(tuple(int(d) for d in b) for b in self.dilations)
         elif seasons:
