@@ -337,19 +337,16 @@ def test_studentt_head_runs_with_the_defaults(daily_series):
     assert (fc["RNNForecaster-lo-80"] <= fc["RNNForecaster"]).all() and (fc["RNNForecaster"] <= fc["RNNForecaster-hi-80"]).all()
 
 
-def test_n_threads_applies_inside_fit_and_predict_only(daily_series, monkeypatch):
+def test_n_threads_applies_inside_fit_and_predict_only(daily_series, thread_spy):
     import tsrnn.models.rnn as rnn
 
-    seen = []
-    real_fit, real_forecast = rnn.fit_module, rnn.RNNForecaster._forecast
-    monkeypatch.setattr(rnn, "fit_module", lambda *a, **k: (seen.append(torch.get_num_threads()), real_fit(*a, **k))[1])
-    monkeypatch.setattr(rnn.RNNForecaster, "_forecast",
-                        lambda self, *a: (seen.append(torch.get_num_threads()), real_forecast(self, *a))[1])
+    thread_spy.watch(rnn, "fit_module")
+    thread_spy.watch(rnn.RNNForecaster, "_forecast")
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
         f = RNNForecaster(**FAST).fit(daily_series)
         f.predict(3)
-        assert seen == [1, 1] and torch.get_num_threads() == 2  # one thread inside, the caller's setting after
+        assert thread_spy.seen == [1, 1] and torch.get_num_threads() == 2  # one thread inside, the caller's after
     finally:
         torch.set_num_threads(before)
