@@ -70,6 +70,22 @@ def thread_spy(monkeypatch) -> ThreadSpy:
 
 
 @pytest.fixture
+def joblib_roundtrip():
+    """``roundtrip(obj)``: ``obj`` dumped with joblib into memory and loaded back."""
+    import io
+
+    import joblib
+
+    def roundtrip(obj):
+        buf = io.BytesIO()
+        joblib.dump(obj, buf)
+        buf.seek(0)
+        return joblib.load(buf)
+
+    return roundtrip
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(SEED)
 
