@@ -71,18 +71,10 @@ def thread_spy(monkeypatch) -> ThreadSpy:
 
 @pytest.fixture
 def joblib_roundtrip():
-    """``roundtrip(obj)``: ``obj`` dumped with joblib into memory and loaded back."""
-    import io
+    """``roundtrip(obj)``: ``obj`` dumped with joblib into memory and loaded back (the estimator checks' own)."""
+    from tsrnn.utils.estimator_checks import _roundtrip
 
-    import joblib
-
-    def roundtrip(obj):
-        buf = io.BytesIO()
-        joblib.dump(obj, buf)
-        buf.seek(0)
-        return joblib.load(buf)
-
-    return roundtrip
+    return _roundtrip
 
 
 @pytest.fixture
