@@ -34,6 +34,7 @@ import pandas as pd
 import torch
 from sklearn.base import clone
 
+from tsrnn._tables import markdown_table
 from tsrnn.anomaly import (
     AnomalyLikelihood,
     AutoencoderDetector,
@@ -92,11 +93,8 @@ def cached(path: Path, compute):
 
 
 def md_table(df: pd.DataFrame, digits=1) -> str:
-    df = df.round(digits)
-    head = f"| {df.index.name or ''} | " + " | ".join(map(str, df.columns)) + " |\n"
-    head += "|---" * (len(df.columns) + 1) + "|\n"
-    return head + "".join(f"| {i} | " + " | ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in r) + " |\n"
-                          for i, r in zip(df.index, df.to_numpy()))
+    """``df`` (its index first) with floats rounded to ``digits``, through the package's one writer."""
+    return markdown_table(df, digits=digits) + "\n"
 
 
 def evaluate_one(name: str, det, data: pd.DataFrame, ckpt: Path) -> dict:

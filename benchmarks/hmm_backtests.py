@@ -23,6 +23,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tsrnn._tables import markdown_table  # noqa: E402
 from tsrnn.backtest import backtest  # noqa: E402
 from tsrnn.datasets import load_m4, load_retail  # noqa: E402
 from tsrnn.models import HMMForecaster, Naive, Naive2, SeasonalNaive  # noqa: E402
@@ -85,12 +86,8 @@ def regime_plot(path: Path) -> str:
 
 
 def md_table(frame: pd.DataFrame, digits: int = 3) -> str:
-    """A DataFrame as a Markdown table (index included), without the optional ``tabulate`` package."""
-    frame = frame.reset_index()
-    fmt = [lambda v: f"{v:.{digits}f}" if isinstance(v, (float, np.floating)) else str(v)]
-    rows = [" | ".join(map(str, frame.columns)), " | ".join("---" for _ in frame.columns)]
-    rows += [" | ".join(fmt[0](v) for v in r) for r in frame.itertuples(index=False)]
-    return "\n".join(f"| {r} |" for r in rows)
+    """A DataFrame as a Markdown table (index included) through the package's one writer."""
+    return markdown_table(frame.reset_index(), index=False, digits=digits, fixed=True)
 
 
 def timing_table(result) -> str:

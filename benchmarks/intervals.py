@@ -25,6 +25,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tsrnn._tables import markdown_table  # noqa: E402
 from tsrnn.backtest import backtest  # noqa: E402
 from tsrnn.datasets import load_m4, load_retail, make_sales  # noqa: E402
 from tsrnn.models import (  # noqa: E402
@@ -91,14 +92,6 @@ def run_one(data, settings, models):
     return pd.DataFrame(rows), cpu, res
 
 
-def _md(df: pd.DataFrame) -> str:
-    head = "| " + " | ".join(df.columns) + " |"
-    sep = "|" + "---|" * len(df.columns)
-    body = ["| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in r) + " |"
-            for r in df.itertuples(index=False)]
-    return "\n".join([head, sep, *body])
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -118,7 +111,7 @@ def main():
         print(title, f"{cpu:.0f} CPU s")
         print(table.to_string(index=False))
         parts += [f"## {title}", "", f"{n_series} series, h={settings['h']}, {settings['n_windows']} window(s), "
-                  f"season {settings['season_length']}; {cpu:.0f} CPU seconds.", "", _md(table), ""]
+                  f"season {settings['season_length']}; {cpu:.0f} CPU seconds.", "", markdown_table(table, index=False, fixed=True), ""]
         if len(res.errors):
             parts += [f"{len(res.errors)} failure(s): " + "; ".join(
                 f"{r.model}: {r.message[:80]}" for r in res.errors.drop_duplicates('model').itertuples()), ""]

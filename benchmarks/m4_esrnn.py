@@ -33,9 +33,8 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from m4_rnn import H, M, score, write_table  # noqa: E402
+from m4_rnn import H, M, load_hourly, score, write_table  # noqa: E402
 
-from tsrnn.datasets import load_m4  # noqa: E402
 from tsrnn.models import AutoARIMA, ESRNNForecaster, Naive2, RNNForecaster, SeasonalNaive, Theta  # noqa: E402
 
 # m4_rnn.py's default network (its first table, OWA 0.604) and its best one (third configuration, OWA 0.596)
@@ -130,11 +129,7 @@ def main():
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "m4_esrnn.md"))
     args = ap.parse_args()
     torch.set_num_threads(1)
-    train, test = load_m4("Hourly")
-    ids = train["unique_id"].unique()
-    if args.n_series:
-        ids = ids[: args.n_series]
-        train, test = train[train.unique_id.isin(ids)], test[test.unique_id.isin(ids)]
+    train, test, ids = load_hourly(args.n_series)
     fcs, rows = {}, {}
 
     def add(name, fc, secs, note):

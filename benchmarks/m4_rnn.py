@@ -111,6 +111,16 @@ def _report(args, rows, n_ids, pending):
     return write_table(args.out, lines, rows, pending)
 
 
+def load_hourly(n_series: int | None = None):
+    """M4 Hourly's training and test frames and series ids, cut to the first ``n_series`` series if given."""
+    train, test = load_m4("Hourly")
+    ids = train["unique_id"].unique()
+    if n_series:
+        ids = ids[:n_series]
+        train, test = train[train.unique_id.isin(ids)], test[test.unique_id.isin(ids)]
+    return train, test, ids
+
+
 def write_table(out, lines: list, rows: dict, pending: dict | None = None) -> list:
     """Append the results table (``rows``: name -> (sMAPE, MASE, seconds or None, note); OWA against the row
     "Naive2"), the unfinished models (name -> note) and the published anchors to ``lines``; write them to ``out``."""
@@ -147,11 +157,7 @@ def main():
     NET.update({k: getattr(args, k) for k in NET})
     torch.set_num_threads(args.threads)
     t_start = time.perf_counter()
-    train, test = load_m4("Hourly")
-    ids = train["unique_id"].unique()
-    if args.n_series:
-        ids = ids[: args.n_series]
-        train, test = train[train.unique_id.isin(ids)], test[test.unique_id.isin(ids)]
+    train, test, ids = load_hourly(args.n_series)
     rows = {}
     all_models = models(args)
     classical = {n: m for n, m in all_models.items() if not isinstance(m, RNNForecaster) and n != "Naive2"}

@@ -23,6 +23,7 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from tsrnn._tables import markdown_table  # noqa: E402
 from tsrnn.models import Seq2SeqForecaster  # noqa: E402
 
 OUT = Path(__file__).parent / "results"
@@ -87,13 +88,6 @@ def attention_figure():
     return mae, lag7, w
 
 
-def md_table(df):
-    fmt = lambda v: f"{v:.3f}" if isinstance(v, float) else str(v)  # noqa: E731
-    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in df.itertuples(index=False)]
-    return "\n".join(lines)
-
-
 def main():
     torch.set_num_threads(1)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -117,7 +111,7 @@ def main():
         "forecast to the exact conditional mean `phi^h y_T` (mean/median of the paths, greedy path, beam search "
         "with width 8).",
         "",
-        md_table(cal),
+        markdown_table(cal, index=False, fixed=True),
         "",
         "## Attention on a weekly cycle",
         "",

@@ -32,6 +32,51 @@ def pytest_configure(config):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+class ThreadSpy:
+    """Records torch's thread count at every call of the watched functions (``watch``): ``before`` is the caller's
+    setting, ``target`` another one for the estimator's ``n_threads``."""
+
+    def __init__(self, monkeypatch):
+        import torch
+
+        self._monkeypatch, self.seen = monkeypatch, []
+        self.before = torch.get_num_threads()
+        self.target = 1 if self.before != 1 else 2
+
+    def watch(self, owner, name: str = "forward") -> None:
+        """Record the thread count whenever ``owner.name`` (a method or a module's function) is called."""
+        import torch
+
+        real = getattr(owner, name)
+
+        def spy(*args, **kwargs):
+            self.seen.append(torch.get_num_threads())
+            return real(*args, **kwargs)
+
+        self._monkeypatch.setattr(owner, name, spy)
+
+    def check(self) -> None:
+        """The watched code ran, only with ``target`` threads, and the caller's setting is back; then forget."""
+        import torch
+
+        assert self.seen and set(self.seen) == {self.target} and torch.get_num_threads() == self.before
+        self.seen.clear()
+
+
+@pytest.fixture
+def thread_spy(monkeypatch) -> ThreadSpy:
+    """A :class:`ThreadSpy`: checks that ``n_threads`` applies inside fit and predict only."""
+    return ThreadSpy(monkeypatch)
+
+
+@pytest.fixture
+def joblib_roundtrip():
+    """``roundtrip(obj)``: ``obj`` dumped with joblib into memory and loaded back (the estimator checks' own)."""
+    from tsrnn.utils.estimator_checks import _roundtrip
+
+    return _roundtrip
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(SEED)

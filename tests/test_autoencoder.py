@@ -56,27 +56,17 @@ def test_default_holds_out_the_last_windows_and_stops_early():
         assert float(torch.mean((d.network_(xv) - xv) ** 2)) == pytest.approx(h.valid_loss[h.best_epoch], rel=1e-4)
 
 
-def test_clipping_changes_training_and_threads_are_set_only_inside(monkeypatch):
+def test_clipping_changes_training_and_threads_are_set_only_inside(thread_spy):
     y = _series()
     base = dict(window=12, hidden_size=4, max_epochs=2, random_state=0)
     a = AutoencoderDetector(**base, clip_grad_norm=None).fit(y)
     b = AutoencoderDetector(**base, clip_grad_norm=1e-3).fit(y)
     assert not np.allclose(a.loss_history_, b.loss_history_)
-    seen = []
-    forward = LSTMAutoencoder.forward
-
-    def spy(self, x):
-        seen.append(torch.get_num_threads())
-        return forward(self, x)
-
-    monkeypatch.setattr(LSTMAutoencoder, "forward", spy)
-    before = torch.get_num_threads()
-    target = 1 if before != 1 else 2
-    d = AutoencoderDetector(**base, n_threads=target).fit(y)
-    assert seen and set(seen) == {target} and torch.get_num_threads() == before
-    seen.clear()
+    thread_spy.watch(LSTMAutoencoder)
+    d = AutoencoderDetector(**base, n_threads=thread_spy.target).fit(y)
+    thread_spy.check()
     d.decision_function(y)
-    assert seen and set(seen) == {target} and torch.get_num_threads() == before
+    thread_spy.check()
 
 
 def test_contract_params_and_errors():

@@ -308,3 +308,5 @@ def test_one_markdown_table_writer():
     f = pd.DataFrame({"mae": [1.23456, np.nan], "n": [3, 4]}, index=pd.Index(["a|b", "c"], name="model"))
     assert markdown_table(f, digits=2) == "| model | mae | n |\n|---|---|---|\n| a\\|b | 1.23 | 3 |\n| c |  | 4 |"
     assert markdown_table(f, index=False, align_numbers=True).splitlines()[1] == "|---:|---:|"
+    assert markdown_table(f.fillna(0.5), index=False, digits=3, fixed=True).splitlines()[2:] == ["| 1.235 | 3 |",
+                                                                                               "| 0.500 | 4 |"]

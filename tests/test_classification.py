@@ -209,25 +209,15 @@ def test_default_early_stopping_keeps_accuracy_on_a_memory_task(rng):
 
 
 @pytest.mark.parametrize("cls", [RNNClassifier, RNNTagger])
-def test_n_threads_only_inside_fit_and_predict(rng, cls, monkeypatch):
+def test_n_threads_only_inside_fit_and_predict(rng, cls, thread_spy):
     from tsrnn.classification.rnn import SequenceNet
 
-    seen = []
-    forward = SequenceNet.forward
-
-    def spy(self, x):
-        seen.append(torch.get_num_threads())
-        return forward(self, x)
-
-    monkeypatch.setattr(SequenceNet, "forward", spy)
+    thread_spy.watch(SequenceNet)
     X = rng.normal(size=(20, 8))
     y = (X > 0).astype(int) if cls is RNNTagger else np.repeat([0, 1], 10)
-    before = torch.get_num_threads()
-    target = 1 if before != 1 else 2
-    c = cls(hidden_size=4, max_epochs=2, n_threads=target, random_state=0).fit(X, y)
-    assert seen and set(seen) == {target} and torch.get_num_threads() == before
-    seen.clear()
+    c = cls(hidden_size=4, max_epochs=2, n_threads=thread_spy.target, random_state=0).fit(X, y)
+    thread_spy.check()
     c.predict(X)
-    assert seen and set(seen) == {target} and torch.get_num_threads() == before
+    thread_spy.check()
     with pytest.raises(ValueError, match=f"{cls.__name__}: n_threads"):
         cls(n_threads=0).fit(X, y)

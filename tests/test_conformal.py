@@ -1,6 +1,5 @@
 """ConformalForecaster: the finite-sample quantile, hand-computed intervals, coverage on simulated and sales data."""
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -73,7 +72,7 @@ def test_sales_coverage_autoarima_and_rnn():
         assert 0.72 <= cover <= 0.88, f"{name}: coverage {cover:.3f}"
 
 
-def test_sklearn_composition_and_state():
+def test_sklearn_composition_and_state(joblib_roundtrip):
     est = ConformalForecaster(Theta(season_length=7), n_windows=2, h=5)
     params = est.get_params(deep=True)
     assert params["forecaster__season_length"] == 7
@@ -87,20 +86,11 @@ def test_sklearn_composition_and_state():
     before = fitted.calibration_[0].copy()
     a = fitted.predict(5, level=[80])
     np.testing.assert_array_equal(fitted.calibration_[0], before)  # predict changed nothing
-    b = joblib.load(_dump(fitted)).predict(5, level=[80])
+    b = joblib_roundtrip(fitted).predict(5, level=[80])
     pd.testing.assert_frame_equal(a, b)
     assert len(fitted.predict(3, level=[80])) == 3
     with pytest.raises(ValueError, match="calibrated for h <= 5"):
         fitted.predict(6, level=[80])
-
-
-def _dump(obj):
-    import io
-
-    buf = io.BytesIO()
-    joblib.dump(obj, buf)
-    buf.seek(0)
-    return buf
 
 
 def test_clip_at_zero_and_bad_parameters():

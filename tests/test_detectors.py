@@ -3,9 +3,6 @@ independently (loops, pywt per window, torch forward), persistence and scikit-le
 
 from __future__ import annotations
 
-import io
-
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -116,7 +113,7 @@ def test_wavelet_energy_matches_pywt_per_window_and_haar_formula(rng):
         WaveletDetector(level=5, window=16).fit(y)
 
 
-def test_autoencoder_error_is_the_network_reconstruction_and_persists(rng):
+def test_autoencoder_error_is_the_network_reconstruction_and_persists(rng, joblib_roundtrip):
     y = series(rng, n=400)
     d = AutoencoderDetector(window=10, hidden_size=5, max_epochs=3, random_state=1).fit(y[:300])
     assert d.loss_history_[-1] < d.loss_history_[0]
@@ -127,10 +124,7 @@ def test_autoencoder_error_is_the_network_reconstruction_and_persists(rng):
     assert err[209] == pytest.approx(float(torch.mean((rec - x) ** 2)))
     again = AutoencoderDetector(window=10, hidden_size=5, max_epochs=3, random_state=1).fit(y[:300])
     np.testing.assert_array_equal(again.decision_function(y).to_numpy(), d.decision_function(y).to_numpy())
-    buf = io.BytesIO()
-    joblib.dump(d, buf)
-    buf.seek(0)
-    loaded = joblib.load(buf)
+    loaded = joblib_roundtrip(d)
     np.testing.assert_array_equal(loaded.decision_function(y).to_numpy(), d.decision_function(y).to_numpy())
 
 

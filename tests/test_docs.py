@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_api import CONTRACT  # the public names of the contract (ARCHITECTURE.md, "Public names")
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [
@@ -24,24 +25,6 @@ pytestmark = [
                        reason="the documentation tools are not installed (pip install -e '.[dev]')"),
 ]
 
-#: the public names of the contract (ARCHITECTURE.md, "Public names"), written out here as an independent list
-CONTRACT = {
-    "tsrnn.models": ["Naive", "SeasonalNaive", "Drift", "Mean", "Naive2", "ARIMA", "AutoARIMA", "ETS", "Theta",
-                     "StateSpace", "FourierForecaster", "WaveletForecaster", "HMMForecaster", "ReductionForecaster",
-                     "RNNForecaster", "Seq2SeqForecaster"],
-    "tsrnn.features": ["make_windows", "detect_seasonality", "FourierFeatures", "Periodogram", "STFTFeatures",
-                       "WaveletFeatures", "WaveletDenoiser", "cwt_scalogram"],
-    "tsrnn.anomaly": ["RollingZScore", "ResidualDetector", "HMMDetector", "WaveletDetector", "AutoencoderDetector",
-                      "evaluate_detectors", "nab_score"],
-    "tsrnn.classification": ["RNNClassifier", "RNNTagger"],
-    "tsrnn.backtest": ["backtest", "ExpandingWindow", "SlidingWindow", "BacktestResult"],
-    "tsrnn.metrics": ["mae", "rmse", "mape", "smape", "mase", "owa", "coverage", "pinball_loss"],
-    "tsrnn.datasets": ["list_datasets", "load_m4", "load_nab", "load_mitbih", "load_ucr", "load_retail",
-                       "load_sales", "make_sales", "make_ecg", "inject_anomalies"],
-    "tsrnn.report": ["plot_forecast", "plot_backtest", "plot_anomalies", "plot_attention", "plot_periodogram",
-                     "plot_scalogram", "plot_regimes"],
-    "tsrnn.nn": ["RNN", "Attention", "Seq2Seq", "greedy", "sample", "beam_search", "HopfieldNetwork", "DNC"],
-}
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 GUIDE = sorted(p.stem for p in (ROOT / "docs" / "user_guide").glob("*.md") if p.stem != "index")
 

@@ -3,10 +3,8 @@ path enumeration, and data simulated from a known 3-state Gaussian HMM."""
 
 from __future__ import annotations
 
-import io
 import itertools
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -277,12 +275,9 @@ def test_levels_mean_may_be_skewed_but_intervals_are_mixture_quantiles():
     assert abs(out["HMMForecaster-lo-80"] - normal_lo) > 0.5
 
 
-def test_persistence_reproducibility_and_clone(auto_fit):
+def test_persistence_reproducibility_and_clone(auto_fit, joblib_roundtrip):
     f, _ = auto_fit
-    buf = io.BytesIO()
-    joblib.dump(f, buf)
-    buf.seek(0)
-    g = joblib.load(buf)
+    g = joblib_roundtrip(f)
     pd.testing.assert_frame_equal(f.predict(5, level=[80]), g.predict(5, level=[80]))
     y = daily(np.abs(simulate(300, seed=4)) + 1)
     a = HMMForecaster(n_states=2, on="returns", random_state=7).fit(y).predict(5, level=[90])

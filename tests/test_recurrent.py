@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 
-import joblib
 import pytest
 import torch
 
@@ -83,9 +82,9 @@ def test_errors_and_options():
     assert r.impl == "bptt" and r.cells[0].peephole
 
 
-def test_pickles_and_dropout_between_layers():
+def test_pickles_and_dropout_between_layers(joblib_roundtrip):
     r = RNN("mut2", 2, 3, num_layers=2, dropout=0.5)
-    r2 = joblib.load(_roundtrip(r))
+    r2 = joblib_roundtrip(r)
     x = torch.randn(2, 4, 2)
     r.eval()
     r2.eval()
@@ -95,15 +94,6 @@ def test_pickles_and_dropout_between_layers():
     a = r(x)[0]
     torch.manual_seed(1)
     assert not torch.equal(a, r(x)[0])  # dropout active in training
-
-
-def _roundtrip(obj):
-    import io
-
-    buf = io.BytesIO()
-    joblib.dump(obj, buf)
-    buf.seek(0)
-    return buf
 
 
 def test_dnc_cell_builds_the_dnc():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,13 +15,6 @@ from sklearn.exceptions import NotFittedError
 from tsrnn.models import RNNForecaster, SeasonalNaive
 
 FAST = dict(random_state=0, max_epochs=3, window=14, hidden_size=16)
-
-
-def _roundtrip(obj):
-    buf = io.BytesIO()
-    joblib.dump(obj, buf)
-    buf.seek(0)
-    return joblib.load(buf)
 
 
 def _seasonal_panel(n_series=4, n=168, seed=0):
@@ -53,14 +45,14 @@ def test_contract_shapes(daily_series, daily_panel):
     RNNForecaster()  # builds with no arguments
 
 
-def test_same_random_state_bit_identical_and_joblib_roundtrip(daily_panel):
+def test_same_random_state_bit_identical_and_joblib_roundtrip(daily_panel, joblib_roundtrip):
     a = RNNForecaster(**FAST, loss="gaussian", n_samples=20).fit(daily_panel)
     b = RNNForecaster(**FAST, loss="gaussian", n_samples=20).fit(daily_panel)
     pa, pb = a.predict(10, level=[80]), b.predict(10, level=[80])
     pd.testing.assert_frame_equal(pa, pb, check_exact=True)
     c = RNNForecaster(**{**FAST, "random_state": 1}).fit(daily_panel)
     assert not np.array_equal(c.predict(10)["RNNForecaster"], pa["RNNForecaster"])
-    loaded = _roundtrip(a)
+    loaded = joblib_roundtrip(a)
     pd.testing.assert_frame_equal(loaded.predict(10, level=[80]), pa, check_exact=True)
     assert all(p.device.type == "cpu" for p in loaded.module_.parameters())
 
@@ -152,7 +144,7 @@ def test_beats_seasonal_naive_on_a_seasonal_panel_and_covers():
     assert 0.6 <= inside.mean() <= 0.97
 
 
-def test_cuda_training_loads_on_cpu(daily_series):
+def test_cuda_training_loads_on_cpu(daily_series, joblib_roundtrip):
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")
     f = RNNForecaster(**FAST, device="cuda").fit(daily_series)
@@ -162,7 +154,7 @@ def test_cuda_training_loads_on_cpu(daily_series):
     buf.seek(0)
     sd = torch.load(buf, weights_only=True, map_location="cpu")
     assert set(sd) == set(f.module_.state_dict())
-    pd.testing.assert_series_equal(_roundtrip(f).predict(5), f.predict(5))
+    pd.testing.assert_series_equal(joblib_roundtrip(f).predict(5), f.predict(5))
 
 
 def test_window_scaler_follows_a_drifting_level():
@@ -300,7 +292,7 @@ def _count_panel(n_series=8, n=224, seed=0):
 
 
 @pytest.mark.parametrize("name", ["poisson", "negbin"])
-def test_count_heads_never_negative_and_cover(name):
+def test_count_heads_never_negative_and_cover(name, joblib_roundtrip):
     data = _count_panel()
     h = 28
     train, test = data.groupby("unique_id").head(224 - h), data.groupby("unique_id").tail(h)
@@ -318,7 +310,7 @@ def test_count_heads_never_negative_and_cover(name):
     assert by.sum() == pytest.approx(np.geomspace(0.3, 8, 8).sum(), rel=0.2)
     b = RNNForecaster(**{**f.get_params()}).fit(train).predict(h, level=[80, 95])
     pd.testing.assert_frame_equal(fc, b, check_exact=True)  # bit-identical under the same random_state
-    pd.testing.assert_frame_equal(_roundtrip(f).predict(h, level=[80, 95]), fc, check_exact=True)
+    pd.testing.assert_frame_equal(joblib_roundtrip(f).predict(h, level=[80, 95]), fc, check_exact=True)
 
 
 def test_distribution_errors(daily_series):
@@ -337,19 +329,16 @@ def test_studentt_head_runs_with_the_defaults(daily_series):
     assert (fc["RNNForecaster-lo-80"] <= fc["RNNForecaster"]).all() and (fc["RNNForecaster"] <= fc["RNNForecaster-hi-80"]).all()
 
 
-def test_n_threads_applies_inside_fit_and_predict_only(daily_series, monkeypatch):
+def test_n_threads_applies_inside_fit_and_predict_only(daily_series, thread_spy):
     import tsrnn.models.rnn as rnn
 
-    seen = []
-    real_fit, real_forecast = rnn.fit_module, rnn.RNNForecaster._forecast
-    monkeypatch.setattr(rnn, "fit_module", lambda *a, **k: (seen.append(torch.get_num_threads()), real_fit(*a, **k))[1])
-    monkeypatch.setattr(rnn.RNNForecaster, "_forecast",
-                        lambda self, *a: (seen.append(torch.get_num_threads()), real_forecast(self, *a))[1])
+    thread_spy.watch(rnn, "fit_module")
+    thread_spy.watch(rnn.RNNForecaster, "_forecast")
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
         f = RNNForecaster(**FAST).fit(daily_series)
         f.predict(3)
-        assert seen == [1, 1] and torch.get_num_threads() == 2  # one thread inside, the caller's setting after
+        assert thread_spy.seen == [1, 1] and torch.get_num_threads() == 2  # one thread inside, the caller's after
     finally:
         torch.set_num_threads(before)

@@ -298,22 +298,12 @@ def test_validation_size_holds_out_the_last_windows_of_each_series(daily_panel):
     assert f2.history_.valid_loss == []
 
 
-def test_n_threads_only_inside_fit_and_predict(daily_series, monkeypatch):
-    seen = []
-    forward = Seq2Seq.forward
-
-    def spy(self, *a, **k):
-        seen.append(torch.get_num_threads())
-        return forward(self, *a, **k)
-
-    monkeypatch.setattr(Seq2Seq, "forward", spy)
-    before = torch.get_num_threads()
-    target = 1 if before != 1 else 2
-    f = Seq2SeqForecaster(max_epochs=1, random_state=0, n_threads=target, attention="dot").fit(daily_series)
-    assert seen and set(seen) == {target} and torch.get_num_threads() == before
-    seen.clear()
+def test_n_threads_only_inside_fit_and_predict(daily_series, thread_spy):
+    thread_spy.watch(Seq2Seq)
+    f = Seq2SeqForecaster(max_epochs=1, random_state=0, n_threads=thread_spy.target, attention="dot").fit(daily_series)
+    thread_spy.check()
     f.predict(3)
     f.forecast_attention(3)
-    assert seen and set(seen) == {target} and torch.get_num_threads() == before
+    thread_spy.check()
     with pytest.raises(ValueError, match="Seq2SeqForecaster: n_threads"):
         Seq2SeqForecaster(n_threads=0).fit(daily_series)

@@ -21,6 +21,7 @@ __all__ = [
     "check_horizon",
     "check_levels",
     "check_positive_int",
+    "interval_columns",
     "format_stamp",
     "format_stamps",
     "future_index",
@@ -130,6 +131,11 @@ def check_positive_int(value, name: str, owner: str | None = None, *, minimum: i
         who = f"{owner}: " if owner else ""
         raise ValueError(f"{who}{name} must be {what}, got {value!r}")
     return int(value)
+
+
+def interval_columns(name, level) -> tuple[str, str]:
+    """The names ``(<name>-lo-<level>, <name>-hi-<level>)`` of ``name``'s interval columns at ``level`` percent."""
+    return f"{name}-lo-{level}", f"{name}-hi-{level}"
 
 
 def _stamp_str(v, index_type: str = "datetime", freq=None) -> str:

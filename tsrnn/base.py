@@ -32,6 +32,7 @@ from ._validation import (
     exog_for_predict,
     format_stamp,
     future_index,
+    interval_columns,
     to_pandas_index,
     to_pandas_stamps,
     to_panel,
@@ -411,15 +412,16 @@ class BaseForecaster(_Versioned, BaseEstimator):
                 return pd.Series(np.asarray(mean, dtype=float), index=idx, name=name)
             data = {name: mean}
             for lv in levels:
-                data[f"{name}-lo-{lv}"], data[f"{name}-hi-{lv}"] = iv[lv]
+                lo_col, hi_col = interval_columns(name, lv)
+                data[lo_col], data[hi_col] = iv[lv]
             return pd.DataFrame(data, index=idx)
         n = len(panel.series)
         uid = np.repeat(np.array(panel.uids, dtype=object), h)
         ds = np.concatenate([future_index(panel, s, h) for s in panel.series]) if n else np.array([])
         out = {"unique_id": uid, "ds": to_pandas_stamps(panel, ds), name: np.concatenate([r[0] for r in results])}
         for lv in levels:
-            out[f"{name}-lo-{lv}"] = np.concatenate([np.asarray(r[1][lv][0], dtype=float) for r in results])
-            out[f"{name}-hi-{lv}"] = np.concatenate([np.asarray(r[1][lv][1], dtype=float) for r in results])
+            for col, side in zip(interval_columns(name, lv), (0, 1)):
+                out[col] = np.concatenate([np.asarray(r[1][lv][side], dtype=float) for r in results])
         return pd.DataFrame(out)
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .._validation import check_positive_int
 from ..base import BaseDetector
 from ..nn.training import TrainingParams, fit_module, neural_estimator, seed_from, seeded
 from .thresholds import ThresholdMixin
@@ -115,9 +116,7 @@ class AutoencoderDetector(TrainingParams, ThresholdMixin, BaseDetector):
         return _thin(train, self.max_windows), _thin(valid, round(validation_size * self.max_windows))
 
     def _fit(self, panel) -> None:
-        w = self.window
-        if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 2:
-            raise ValueError(f"AutoencoderDetector: window must be an integer >= 2, got {w!r}")
+        w = check_positive_int(self.window, "window", "AutoencoderDetector", minimum=2)
         cfg = self._training_config()
         allv = np.concatenate([s.y for s in panel.series])
         self.window_ = int(min(w, min(len(s) for s in panel.series)))

@@ -17,18 +17,13 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import clone
 
+from .._validation import check_positive_int
 from ..base import BaseDetector
 from .thresholds import ThresholdMixin
 
 __all__ = ["RollingZScore", "ResidualDetector", "WaveletDetector", "past_zscore"]
 
 _EPS = 1e-8
-
-
-def _check_int(value, name: str, low: int, owner: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def past_zscore(x: np.ndarray, window: int, min_periods: int, *, robust: bool = False) -> np.ndarray:
@@ -92,9 +87,9 @@ class RollingZScore(_StreamDetector):
         self.cooldown = cooldown
 
     def _raw_series(self, s):
-        w = _check_int(self.window, "window", 2, "RollingZScore")
-        mp = max(2, w // 2) if self.min_periods is None else _check_int(self.min_periods, "min_periods", 2,
-                                                                         "RollingZScore")
+        w = check_positive_int(self.window, "window", "RollingZScore", minimum=2)
+        mp = max(2, w // 2) if self.min_periods is None else check_positive_int(
+            self.min_periods, "min_periods", "RollingZScore", minimum=2)
         return past_zscore(s.y, w, min(mp, w))
 
 
@@ -138,7 +133,7 @@ class ResidualDetector(_StreamDetector):
     def one_step_forecasts(self, y: np.ndarray) -> np.ndarray:
         """Online one-step-ahead forecasts of ``y`` (NaN for the first ``init_length`` stamps)."""
         y = np.asarray(y, dtype=float)
-        m = _check_int(self.init_length, "init_length", 2, "ResidualDetector")
+        m = check_positive_int(self.init_length, "init_length", "ResidualDetector", minimum=2)
         f = self._model()
         m = max(m, f._min_length())
         pred = np.full(len(y), np.nan)
@@ -158,7 +153,7 @@ class ResidualDetector(_StreamDetector):
         return pred
 
     def _raw_series(self, s):
-        w = _check_int(self.window, "window", 4, "ResidualDetector")
+        w = check_positive_int(self.window, "window", "ResidualDetector", minimum=4)
         err = s.y - self.one_step_forecasts(s.y)
         start = int(np.argmax(np.isfinite(err))) if np.isfinite(err).any() else len(err)
         z = np.zeros(len(err))
@@ -204,8 +199,8 @@ class WaveletDetector(_StreamDetector):
         """``E_t`` for every full window (NaN for the first ``window - 1`` stamps)."""
         import pywt
 
-        w = _check_int(self.window, "window", 2, "WaveletDetector")
-        lv = _check_int(self.level, "level", 1, "WaveletDetector")
+        w = check_positive_int(self.window, "window", "WaveletDetector", minimum=2)
+        lv = check_positive_int(self.level, "level", "WaveletDetector")
         if 2**lv > w:
             raise ValueError(f"WaveletDetector: window={w} is too short for level={lv} (needs >= {2**lv})")
         y = np.asarray(y, dtype=float)
@@ -217,7 +212,7 @@ class WaveletDetector(_StreamDetector):
         return out
 
     def _raw_series(self, s):
-        b = _check_int(self.baseline, "baseline", 4, "WaveletDetector")
+        b = check_positive_int(self.baseline, "baseline", "WaveletDetector", minimum=4)
         e = self.energies(s.y)
         loge = np.log(e + 1e-12)  # a fixed floor: any data-dependent one would look ahead
         start = self.window - 1

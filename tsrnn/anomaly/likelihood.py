@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import erfc
 
+from .._validation import check_positive_int
+
 __all__ = ["numenta_likelihood", "NUMENTA_DEFAULTS"]
 
 #: NuPIC's defaults (``AnomalyLikelihood`` and ``estimateNormal`` / ``_filterLikelihoods``).
@@ -75,8 +77,7 @@ def numenta_likelihood(scores, **params) -> np.ndarray:
         raise ValueError(f"numenta_likelihood: unknown parameter(s) {sorted(unknown)}")
     p = {**NUMENTA_DEFAULTS, **params}
     for k in ("averaging", "history", "estimation", "reestimate"):
-        if isinstance(p[k], bool) or not isinstance(p[k], (int, np.integer)) or p[k] < 1:
-            raise ValueError(f"numenta_likelihood: {k} must be an integer >= 1, got {p[k]!r}")
+        check_positive_int(p[k], k, "numenta_likelihood")
     if p["history"] < p["estimation"]:
         raise ValueError("numenta_likelihood: estimation exceeds history")
     s = np.nan_to_num(np.asarray(scores, dtype=float), nan=0.0, posinf=np.finfo(float).max / 1e6)

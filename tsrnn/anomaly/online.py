@@ -25,8 +25,9 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.special import logsumexp
 
+from .._validation import check_positive_int
 from ..base import BaseDetector
-from .detectors import _check_int, past_zscore
+from .detectors import past_zscore
 from .thresholds import ThresholdMixin
 
 __all__ = ["OnlineRNNDetector", "OnlineHMMDetector", "OnlineKNNDetector"]
@@ -119,7 +120,7 @@ class OnlineRNNDetector(_OnlineDetector):
             def forward(self, x):
                 return self.head(self.rnn(x)[0][:, -1])
 
-        return NextValue(self.cell, _check_int(self.hidden_size, "hidden_size", 1, "OnlineRNNDetector"))
+        return NextValue(self.cell, check_positive_int(self.hidden_size, "hidden_size", "OnlineRNNDetector"))
 
     def _train(self, module, buf: np.ndarray, seed: int) -> None:
         from ..nn.training import fit_module
@@ -141,9 +142,9 @@ class OnlineRNNDetector(_OnlineDetector):
 
         from ..nn.training import seed_from, seeded, torch_threads
 
-        lags = _check_int(self.lags, "lags", 1, "OnlineRNNDetector")
-        buf = _check_int(self.buffer, "buffer", lags + 2, "OnlineRNNDetector")
-        every = _check_int(self.update_every, "update_every", 1, "OnlineRNNDetector")
+        lags = check_positive_int(self.lags, "lags", "OnlineRNNDetector")
+        buf = check_positive_int(self.buffer, "buffer", "OnlineRNNDetector", minimum=lags + 2)
+        every = check_positive_int(self.update_every, "update_every", "OnlineRNNDetector")
         seed = seed_from(self.random_state)
         err = np.full(len(y), np.nan)
         with torch_threads(self.n_threads), seeded(seed):
@@ -261,9 +262,9 @@ class OnlineHMMDetector(_OnlineDetector):
 
     def _raw_series(self, s) -> np.ndarray:
         y = np.asarray(s.y, dtype=float)
-        k = _check_int(self.n_states, "n_states", 1, "OnlineHMMDetector")
-        buf = _check_int(self.buffer, "buffer", 10 * k, "OnlineHMMDetector")
-        every = _check_int(self.refit_every, "refit_every", 1, "OnlineHMMDetector")
+        k = check_positive_int(self.n_states, "n_states", "OnlineHMMDetector")
+        buf = check_positive_int(self.buffer, "buffer", "OnlineHMMDetector", minimum=10 * k)
+        every = check_positive_int(self.refit_every, "refit_every", "OnlineHMMDetector")
         raw, model = np.zeros(len(y)), None
         for t0, t1 in self._blocks(len(y), max(every, 10 * k), every):
             mu, sd = _standardise(y[max(0, t0 - buf):t0])
@@ -308,10 +309,10 @@ class OnlineKNNDetector(_OnlineDetector):
         self.cooldown = cooldown
 
     def _nonconformity(self, y: np.ndarray) -> np.ndarray:
-        d = _check_int(self.dim, "dim", 1, "OnlineKNNDetector")
-        k = _check_int(self.k, "k", 1, "OnlineKNNDetector")
-        buf = _check_int(self.buffer, "buffer", d + k, "OnlineKNNDetector")
-        every = _check_int(self.update_every, "update_every", 1, "OnlineKNNDetector")
+        d = check_positive_int(self.dim, "dim", "OnlineKNNDetector")
+        k = check_positive_int(self.k, "k", "OnlineKNNDetector")
+        buf = check_positive_int(self.buffer, "buffer", "OnlineKNNDetector", minimum=d + k)
+        every = check_positive_int(self.update_every, "update_every", "OnlineKNNDetector")
         a = np.full(len(y), np.nan)
         for t0, t1 in self._blocks(len(y), d + k + every, every):
             lo = max(0, t0 - buf)

@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import stats
 from sklearn.base import BaseEstimator, clone
 
+from .._validation import check_positive_int
 from ..base import BaseDetector
 from .likelihood import numenta_likelihood
 
@@ -96,8 +97,7 @@ class RollingQuantileThreshold(QuantileThreshold):
         self.min_periods = min_periods
 
     def fit(self, scores):
-        if not isinstance(self.window, (int, np.integer)) or self.window < 2:
-            raise ValueError(f"window must be an integer >= 2, got {self.window!r}")
+        check_positive_int(self.window, "window", minimum=2)
         return super().fit(scores)
 
     def thresholds(self, scores) -> np.ndarray:

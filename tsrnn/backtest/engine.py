@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from .._validation import Panel, SeriesData, check_horizon, check_levels, to_panel
+from .._validation import Panel, SeriesData, check_horizon, check_levels, check_positive_int, to_panel
 from ..base import BaseForecaster
 from ..metrics import INTERVAL_METRICS, METRICS
 from .result import BacktestResult
@@ -218,8 +218,8 @@ def _owa_benchmark(models: dict, metrics: tuple, benchmark: str | None) -> str |
 
 def _check_call(refit, on_error, fallback_model) -> bool:
     isolate = check_on_error(on_error)
-    if not (isinstance(refit, bool) or (isinstance(refit, (int, np.integer)) and refit >= 1)):
-        raise ValueError(f"refit must be True, False or a positive integer, got {refit!r}")
+    if not isinstance(refit, bool):
+        check_positive_int(refit, "refit", alternatives="True or False")
     if fallback_model is not None and not isinstance(fallback_model, BaseForecaster):
         raise TypeError(f"fallback_model must be a tsrnn forecaster, got {type(fallback_model).__name__}")
     if fallback_model is not None and not isolate:

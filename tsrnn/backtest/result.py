@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .._tables import markdown_table
-from .._validation import Panel, to_pandas_stamps
+from .._validation import Panel, interval_columns, to_pandas_stamps
 from ..metrics import INTERVAL_METRICS, METRICS, as_loss, coverage, mase_scale, owa
 
 __all__ = ["BacktestResult"]
@@ -183,8 +183,8 @@ def _empty_columns(models, levels, n_rows: int) -> dict[str, np.ndarray]:
     for name in models:
         cols[name] = np.full(n_rows, np.nan)
         for lv in levels:
-            cols[f"{name}-lo-{lv}"] = np.full(n_rows, np.nan)
-            cols[f"{name}-hi-{lv}"] = np.full(n_rows, np.nan)
+            for col in interval_columns(name, lv):
+                cols[col] = np.full(n_rows, np.nan)
     return cols
 
 
@@ -198,9 +198,8 @@ def _fill_task(cols, name, value, panel, bounds, h, levels) -> list[dict]:
         rows = ((idx * n_w + w)[:, None] * h + offsets).ravel()
         cols[name][rows] = rec["mean"].ravel()
         for lv in levels:
-            lo, hi = rec["iv"][lv]
-            cols[f"{name}-lo-{lv}"][rows] = lo.ravel()
-            cols[f"{name}-hi-{lv}"][rows] = hi.ravel()
+            for col, bound in zip(interval_columns(name, lv), rec["iv"][lv]):
+                cols[col][rows] = bound.ravel()
         first = int(idx[0])
         timings.append({
             "model": name, "unique_id": panel.series[first].uid if len(idx) == 1 else f"{len(idx)} series",
@@ -242,8 +241,7 @@ def _score(panel, bounds, h, y, cols, models, levels, metrics, season_length, cu
             values[m] = METRICS[m](Y[ok], F[ok], None if scale is None else scale[ok])
         iv = {}
         for lv in levels:
-            lo = cols[f"{name}-lo-{lv}"].reshape(n_blocks, h)[ok]
-            hi = cols[f"{name}-hi-{lv}"].reshape(n_blocks, h)[ok]
+            lo, hi = (cols[col].reshape(n_blocks, h)[ok] for col in interval_columns(name, lv))
             iv[lv] = (np.minimum(lo, hi), np.maximum(lo, hi))
             values[f"coverage-{lv}"] = coverage(Y[ok], *iv[lv])
         for m in metrics:

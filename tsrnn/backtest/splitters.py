@@ -12,13 +12,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from .._validation import check_positive_int
+
 __all__ = ["ExpandingWindow", "SlidingWindow"]
-
-
-def _positive_int(value, name) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 class ExpandingWindow:
@@ -35,9 +31,9 @@ class ExpandingWindow:
     """
 
     def __init__(self, h: int, n_windows: int = 3, step: int | None = None):
-        self.h = _positive_int(h, "h")
-        self.n_windows = _positive_int(n_windows, "n_windows")
-        self.step = self.h if step is None else _positive_int(step, "step")
+        self.h = check_positive_int(h, "h")
+        self.n_windows = check_positive_int(n_windows, "n_windows")
+        self.step = self.h if step is None else check_positive_int(step, "step")
 
     def _start(self, cutoff: int) -> int:
         return 0
@@ -74,7 +70,7 @@ class SlidingWindow(ExpandingWindow):
 
     def __init__(self, h: int, n_windows: int = 3, step: int | None = None, window_size: int = 100):
         super().__init__(h, n_windows, step)
-        self.window_size = _positive_int(window_size, "window_size")
+        self.window_size = check_positive_int(window_size, "window_size")
 
     def _start(self, cutoff: int) -> int:
         return max(0, cutoff - self.window_size)

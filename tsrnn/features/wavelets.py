@@ -17,6 +17,7 @@ import numpy as np
 import pywt
 from sklearn.utils.validation import check_is_fitted
 
+from .._validation import check_positive_int
 from ..base import BaseTransformer
 
 __all__ = ["WaveletFeatures", "WaveletDenoiser", "cwt_scalogram", "causal_mra", "mad_sigma",
@@ -38,9 +39,7 @@ def _resolve_level(level, length: int, wavelet: pywt.Wavelet, owner: str) -> int
     max_level = pywt.dwt_max_level(length, wavelet.dec_len)
     if level is None:
         return max_level
-    if isinstance(level, (bool, np.bool_)) or not isinstance(level, (int, np.integer)) or level < 0:
-        raise ValueError(f"{owner}: level must be a non-negative integer or None, got {level!r}")
-    return int(level)
+    return check_positive_int(level, "level", owner, minimum=0)
 
 
 def _entropy(c: np.ndarray) -> np.ndarray:
@@ -292,8 +291,7 @@ def causal_mra(y, wavelet: str = "haar", level: int = 3) -> np.ndarray:
     y = np.asarray(y, dtype=float).ravel()
     if not np.isfinite(y).all():
         raise ValueError("causal_mra: y contains NaN or inf values")
-    if isinstance(level, (bool, np.bool_)) or not isinstance(level, (int, np.integer)) or level < 1:
-        raise ValueError(f"causal_mra: level must be a positive integer, got {level!r}")
+    check_positive_int(level, "level", "causal_mra")
     g = np.asarray(_check_wavelet(wavelet).rec_lo) / np.sqrt(2.0)
     n = len(y)
     out = np.empty((level + 1, n))

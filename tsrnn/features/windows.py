@@ -14,13 +14,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .._validation import check_positive_int
+
 __all__ = ["make_windows"]
-
-
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"make_windows: {name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def make_windows(y, window: int, horizon: int = 1, step: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -50,9 +46,9 @@ def make_windows(y, window: int, horizon: int = 1, step: int = 1) -> tuple[np.nd
         If the series is shorter than ``window + horizon``, is not 1-D/2-D, holds NaN/inf, or an argument is
         not a valid integer.
     """
-    window = _check_int(window, "window", 1)
-    horizon = _check_int(horizon, "horizon", 0)
-    step = _check_int(step, "step", 1)
+    window = check_positive_int(window, "window", "make_windows")
+    horizon = check_positive_int(horizon, "horizon", "make_windows", minimum=0)
+    step = check_positive_int(step, "step", "make_windows")
     arr = np.asarray(y, dtype=np.float64)
     if arr.ndim not in (1, 2):
         raise ValueError(f"make_windows: y must be 1-D (n,) or 2-D (n, k), got shape {arr.shape}")

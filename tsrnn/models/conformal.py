@@ -36,6 +36,7 @@ import math
 import numpy as np
 from sklearn.base import clone
 
+from .._validation import check_positive_int
 from ..base import BaseForecaster
 from ..metrics import mase_scale
 
@@ -116,13 +117,8 @@ class ConformalForecaster(BaseForecaster):
         return clone(self.forecaster)
 
     def _check_params(self) -> None:
-        def positive_int(v):
-            return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
-
-        if not positive_int(self.n_windows):
-            raise ValueError(f"ConformalForecaster: n_windows must be a positive integer, got {self.n_windows!r}")
-        if self.h is not None and not positive_int(self.h):
-            raise ValueError(f"ConformalForecaster: h must be None or a positive integer, got {self.h!r}")
+        check_positive_int(self.n_windows, "n_windows", "ConformalForecaster")
+        check_positive_int(self.h, "h", "ConformalForecaster", allow_none=True)
         if self.method not in _METHODS:
             raise ValueError(f"ConformalForecaster: method must be one of {_METHODS}, got {self.method!r}")
         if self.clip_at_zero not in (True, False, "auto"):

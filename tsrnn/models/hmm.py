@@ -49,7 +49,7 @@ import pandas as pd
 from hmmlearn import hmm
 from sklearn.utils import check_random_state
 
-from .._validation import Panel, SeriesData, to_pandas_index, to_pandas_stamps, to_panel
+from .._validation import Panel, SeriesData, check_positive_int, to_pandas_index, to_pandas_stamps, to_panel
 from ..base import BaseForecaster
 from ._season import panel_season
 
@@ -310,9 +310,8 @@ class HMMForecaster(BaseForecaster):
         m = self.season_length
         if m == "auto":
             return 3
-        if isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, np.integer)) or m < 1:
-            raise ValueError(f"HMMForecaster: season_length must be 'auto' or a positive integer, got {m!r}")
-        return 2 if self.on == "levels" else int(m) + 2
+        m = check_positive_int(m, "season_length", "HMMForecaster", alternatives="'auto'")
+        return 2 if self.on == "levels" else m + 2
 
     def _resolve(self, panel: Panel) -> None:
         """``season_length_`` and ``on_`` from the data where they are "auto" (see ``on``)."""
@@ -348,12 +347,8 @@ class HMMForecaster(BaseForecaster):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"HMMForecaster: {name} must be one of {allowed}, got {getattr(self, name)!r}")
         for name in ("n_init", "n_iter", "n_samples", "n_mix"):
-            v = getattr(self, name)
-            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"HMMForecaster: {name} must be a positive integer, got {v!r}")
-        m = self.max_select_obs
-        if m is not None and (isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, np.integer)) or m < 1):
-            raise ValueError(f"HMMForecaster: max_select_obs must be None or a positive integer, got {m!r}")
+            check_positive_int(getattr(self, name), name, "HMMForecaster")
+        check_positive_int(self.max_select_obs, "max_select_obs", "HMMForecaster", allow_none=True)
         if not isinstance(self.tol, (int, float, np.number)) or not self.tol >= 0:
             raise ValueError(f"HMMForecaster: tol must be a non-negative number, got {self.tol!r}")
 

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._validation import check_positive_int
 from ..base import BaseForecaster, gaussian_intervals, quantile_intervals
 from ..features import make_windows
 from ..nn.recurrent import CELL_NAMES, RNN
@@ -489,9 +490,7 @@ class RNNForecaster(TrainingParams, BaseForecaster):
         w = self.window
         if w == "auto":
             return None
-        if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1:
-            raise ValueError(f"RNNForecaster: window must be 'auto' or a positive integer, got {w!r}")
-        return int(w)
+        return check_positive_int(w, "window", "RNNForecaster", alternatives="'auto'")
 
     def _window(self) -> int:
         """The fitted window length."""
@@ -530,8 +529,8 @@ class RNNForecaster(TrainingParams, BaseForecaster):
         m = self.season_length
         if m == "auto":
             m = panel_season([s.y for s in panel.series])
-        elif m is not None and (isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1):
-            raise ValueError(f"RNNForecaster: season_length must be 'auto', None or a positive integer, got {m!r}")
+        else:
+            check_positive_int(m, "season_length", "RNNForecaster", allow_none=True, alternatives="'auto'")
         w = self._window_param()
         if w is None:
             w = min(m * -(-max(16, 2 * m) // m) if m else 16, cap)

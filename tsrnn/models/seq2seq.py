@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._validation import check_positive_int
 from ..base import BaseForecaster, gaussian_intervals, quantile_intervals
 from ..nn.decoding import beam_search, greedy, map_state, sample
 from ..nn.seq2seq import Seq2Seq
@@ -47,8 +48,7 @@ __all__ = ["Seq2SeqForecaster", "bin_grid"]
 
 def bin_grid(n_bins: int, bin_range: float = 4.0) -> tuple[np.ndarray, float]:
     """Centres of ``n_bins`` equal bins on ``[-bin_range, bin_range]`` and their width."""
-    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 2:
-        raise ValueError(f"n_bins must be an integer >= 2, got {n_bins!r}")
+    check_positive_int(n_bins, "n_bins", minimum=2)
     width = 2.0 * bin_range / n_bins
     return -bin_range + width * (np.arange(n_bins) + 0.5), width
 
@@ -135,9 +135,7 @@ class Seq2SeqForecaster(TrainingParams, BaseForecaster):
     # ------------------------------------------------------------------ data
     def _check(self) -> tuple[int, int]:
         for name in ("window", "horizon"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"Seq2SeqForecaster: {name} must be a positive integer, got {v!r}")
+            check_positive_int(getattr(self, name), name, "Seq2SeqForecaster")
         if self.point not in ("mean", "median", "greedy", "beam"):
             raise ValueError(f"Seq2SeqForecaster: point must be 'mean', 'median', 'greedy' or 'beam', got {self.point!r}")
         return int(self.window), int(self.horizon)

@@ -14,6 +14,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from .._validation import interval_columns
+
 __all__ = ["plot_forecast", "plot_backtest", "plot_anomalies", "plot_attention", "plot_periodogram",
            "plot_scalogram", "plot_regimes", "plot_ranks", "plot_reliability", "plot_confusion"]
 
@@ -73,8 +75,9 @@ def _bands(columns, model: str) -> list[tuple[float, str, str]]:
     out = []
     for c in columns:
         m = _BAND.match(str(c))
-        if m and m["model"] == model and f"{model}-hi-{m['level']}" in columns:
-            out.append((float(m["level"]), c, f"{model}-hi-{m['level']}"))
+        hi = interval_columns(model, m["level"])[1] if m else None
+        if m and m["model"] == model and hi in columns:
+            out.append((float(m["level"]), c, hi))
     return sorted(out, reverse=True)
 
 
