@@ -69,6 +69,10 @@ class BacktestResult:
                 frame_["cutoff"] = to_pandas_stamps(panel, frame_["cutoff"].to_numpy())
         if len(invalid):
             rows = pd.DataFrame([{**r, "model": None, "traceback": ""} for r in invalid]).reindex(columns=ERROR_COLUMNS)
+            if len(errors):  # the set-aside series have no cutoff: a missing value of the cutoffs' own dtype
+                if pd.api.types.is_integer_dtype(errors["cutoff"]):
+                    errors["cutoff"] = errors["cutoff"].astype("Int64")
+                rows["cutoff"] = errors["cutoff"].iloc[:0].reindex(range(len(rows)))
             errors = pd.concat([errors, rows], ignore_index=True) if len(errors) else rows
         meta = {**meta, "season_length": season_length, "n_series": len(panel.series), "h": h}
         return cls(forecasts, scores, timings, errors, meta, metrics, list(models))
