@@ -48,6 +48,12 @@ def past_zscore(x: np.ndarray, window: int, min_periods: int, *, robust: bool = 
     return np.nan_to_num(z, nan=0.0)
 
 
+def _min_periods(window: int) -> int:
+    """Past values a robust z-score waits for: a quarter of its window, at most 20 (so that a short training
+    series is scored too), at least 4."""
+    return max(4, min(window // 4, 20))
+
+
 class _StreamDetector(ThresholdMixin, BaseDetector):
     def _min_length(self) -> int:
         return 1
@@ -158,7 +164,7 @@ class ResidualDetector(_StreamDetector):
         start = int(np.argmax(np.isfinite(err))) if np.isfinite(err).any() else len(err)
         z = np.zeros(len(err))
         if start < len(err):
-            z[start:] = past_zscore(err[start:], w, max(4, w // 4), robust=True)
+            z[start:] = past_zscore(err[start:], w, _min_periods(w), robust=True)
         return z
 
 
@@ -218,7 +224,7 @@ class WaveletDetector(_StreamDetector):
         start = self.window - 1
         z = np.zeros(len(e))
         if start < len(e):
-            z[start:] = past_zscore(loge[start:], b, max(4, b // 4), robust=True)
+            z[start:] = past_zscore(loge[start:], b, _min_periods(b), robust=True)
         return z
 
     @classmethod

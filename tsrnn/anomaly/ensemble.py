@@ -80,10 +80,10 @@ class EnsembleDetector(ThresholdMixin, BaseDetector):
             d.panel_ = panel
             d._fit(panel)
 
-    def _check_warmup(self) -> None:
+    def _check_warmup(self, fatal: bool) -> None:
         for d in self.detectors_:
             if isinstance(d, ThresholdMixin):
-                d._check_warmup()
+                d._check_warmup(fatal)
 
     def _score_series(self, s) -> np.ndarray:
         L = np.array([_likelihood_of(d, s) for d in self.detectors_])

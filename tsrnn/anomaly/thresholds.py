@@ -21,6 +21,8 @@ are not flagged: one alarm per event, as a pager would do).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -276,19 +278,25 @@ class ThresholdMixin:
             return numenta_likelihood(self._surprise(raw), **self._likelihood_params())
         return raw
 
-    def _check_warmup(self) -> None:
+    def _check_warmup(self, fatal: bool) -> None:
+        """Refuse training rows that leave too few scored rows after the warm-up when the threshold is fitted on
+        them (it would be zero); warn when the threshold is fixed (the likelihood's), which needs none."""
         raw = np.concatenate([np.asarray(self._raw_series(s), dtype=float) for s in self.panel_.series])
         n_pos = int(np.sum(np.nan_to_num(raw) != 0))
-        if n_pos < self._min_scored:
-            raise ValueError(
-                f"{type(self).__name__}: the {len(raw)} training rows leave {n_pos} scored rows after the "
-                f"detector's warm-up (need >= {self._min_scored}): too short for its settings; pass a longer "
-                "training series or shorten the detector's windows")
+        if n_pos >= self._min_scored:
+            return
+        msg = (f"{type(self).__name__}: the {len(raw)} training rows leave {n_pos} scored rows after the "
+               f"detector's warm-up (need >= {self._min_scored}): too short for its settings; pass a longer "
+               "training series or shorten the detector's windows")
+        if fatal:
+            raise ValueError(msg)
+        warnings.warn(msg + " (its fixed likelihood threshold needs no training scores, so it goes on)",
+                      UserWarning, stacklevel=4)
 
     def _set_threshold(self, scores: np.ndarray) -> float:
-        self._check_warmup()
         th = make_threshold(getattr(self, "threshold", "auto"), getattr(self, "contamination", 1e-5),
                             likelihood=bool(getattr(self, "likelihood", False)))
+        self._check_warmup(fatal=not isinstance(th, FixedThreshold))
         self.thresholder_ = th.fit(scores)
         return float(self.thresholder_.threshold_)
 
