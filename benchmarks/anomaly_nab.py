@@ -36,7 +36,6 @@ from sklearn.base import clone
 
 from tsrnn._tables import markdown_table
 from tsrnn.anomaly import (
-    AnomalyLikelihood,
     AutoencoderDetector,
     EnsembleDetector,
     HMMDetector,
@@ -70,7 +69,7 @@ def detectors() -> dict:
         "OnlineRNNDetector": OnlineRNNDetector(random_state=0),
         "OnlineKNNDetector": OnlineKNNDetector(),
         "EnsembleDetector": EnsembleDetector(),
-        "AnomalyLikelihood(AutoencoderDetector)": AnomalyLikelihood(AutoencoderDetector(random_state=0)),
+        "AutoencoderDetector": AutoencoderDetector(random_state=0),
     }
 
 
@@ -176,7 +175,6 @@ order. Every detector is built with **no arguments** (`random_state=0` where it 
 these files. By default every detector scores with Numenta's anomaly likelihood (NuPIC's procedure and defaults,
 `tsrnn.anomaly.likelihood`) of its raw score and alarms when the likelihood exceeds `1 - contamination` =
 0.99999 (NuPIC's red zone), muting 100 rows after an alarm (NuPIC's estimation and re-estimation period).
-`AutoencoderDetector` (its defaults belong to another branch) is shown wrapped in `AnomalyLikelihood`.
 
 ## Both procedures (NAB score, normalised over the corpus: no detection 0, perfect 100)
 
