@@ -211,16 +211,10 @@ def block_losses(scores: pd.DataFrame, metric: str, block, reference: str | None
         w = (sm.div(sm[reference], axis=0) + ms.div(ms[reference], axis=0)) / 2
     else:
         w = wide(metric)
-        w = pd.DataFrame(_loss(metric, w.to_numpy()), index=w.index, columns=w.columns)
+        w = pd.DataFrame(as_loss(metric, w.to_numpy()), index=w.index, columns=w.columns)
     w = w.replace([np.inf, -np.inf], np.nan).dropna()
     w.columns.name = None
     return w
-
-
-def _loss(name: str, values) -> np.ndarray:
-    """:func:`tsrnn.metrics.as_loss`, with a level suffix (``msis-95``, ``pinball_loss-80``) read as its metric."""
-    base = name if name.startswith("coverage-") else name.split("-", 1)[0]
-    return as_loss(base, values)
 
 
 def friedman_nemenyi(wide: pd.DataFrame, higher_better: bool = False, alpha: float = 0.05) -> dict:
@@ -566,7 +560,7 @@ def _best_mask(col: pd.Series, name: str) -> np.ndarray:
     if not np.isfinite(x).any():
         return np.zeros(len(x), bool)
     try:
-        loss = _loss(name, x)
+        loss = as_loss(name, x)
     except ValueError:  # e.g. a coverage column whose level is not a number
         return np.zeros(len(x), bool)
     return np.isclose(loss, np.nanmin(loss), rtol=1e-12, atol=1e-12)
